@@ -1,0 +1,47 @@
+# mnist-vlm: make vqvae data train eval (or make all); make test.
+# Each stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed
+# to the stage named on the command line (and forces it to run again).
+PYTHON      ?= python3
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+VQVAE_CONFIG ?= config/vqvae_mnist.py
+DATA_CONFIG  ?= config/prepare_mnist_vlm.py
+TRAIN_CONFIG ?= config/train_mnist_vlm.py
+VQVAE_DIR   ?= out/vqvae
+DATA_DIR    ?= data/mnist_vlm
+RUN_DIR     ?= out/mnist_vlm
+ARGS        ?=
+export MNIST_DIR
+
+stage_args = $(if $(filter $(1),$(MAKECMDGOALS)),$(ARGS))
+stage_force = $(if $(call stage_args,$(1)),FORCE)
+
+.PHONY: all vqvae data train eval test clean FORCE
+all: vqvae data train eval
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+vqvae: $(VQVAE_DIR)/ckpt.pt
+$(VQVAE_DIR)/ckpt.pt: $(VENV)/.installed $(VQVAE_CONFIG) vqvae/model.py vqvae/train.py data/mnist.py $(call stage_force,vqvae)
+	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) $(call stage_args,vqvae)
+
+data: $(DATA_DIR)/meta.json
+$(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepare.py data/mnist_vlm/format.py $(call stage_force,data)
+	$(PY) -m data.mnist_vlm.prepare $(DATA_CONFIG) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt --out_dir=$(DATA_DIR) $(call stage_args,data)
+
+train: $(RUN_DIR)/ckpt.pt
+$(RUN_DIR)/ckpt.pt: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) nanogpt/model.py nanogpt/train.py $(call stage_force,train)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --data_dir=$(DATA_DIR) --out_dir=$(RUN_DIR) $(call stage_args,train)
+
+eval: $(RUN_DIR)/eval/report.md
+$(RUN_DIR)/eval/report.md: $(RUN_DIR)/ckpt.pt $(wildcard eval/*.py) $(call stage_force,eval)
+	$(PY) -m eval.report --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt $(call stage_args,eval)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/meta.*

@@ -1,0 +1,55 @@
+"""The two tasks asked of a trained model: read a digit, draw a digit. Batched and constrained."""
+import numpy as np
+import torch
+
+from data.mnist_vlm.format import classification_prompts, digit_ids, generation_prompts, image_ids
+
+
+@torch.no_grad()
+def digit_logprobs(model, codes, meta, device='cpu', batch_size=2000):
+    """Log-probabilities (N, 10) of the ten digit characters after 'image:<tokens>, number:'."""
+    prompts = torch.from_numpy(classification_prompts(codes, meta))
+    digits = torch.tensor(digit_ids(meta))
+    out = []
+    for i in range(0, len(prompts), batch_size):
+        logits, _ = model(prompts[i:i + batch_size].to(device))
+        out.append(torch.log_softmax(logits[:, -1].float(), -1)[:, digits.to(device)].cpu())
+    return torch.cat(out).numpy()
+
+
+def classify(model, codes, meta, device='cpu', batch_size=2000):
+    """The most likely digit (0-9) for each image's tokens: deterministic, one forward pass per batch."""
+    return digit_logprobs(model, codes, meta, device, batch_size).argmax(1)
+
+
+@torch.no_grad()
+def free_answers(model, codes, meta, device='cpu', batch_size=2000):
+    """The single most likely next character over the whole vocabulary (no constraint)."""
+    prompts = torch.from_numpy(classification_prompts(codes, meta))
+    out = []
+    for i in range(0, len(prompts), batch_size):
+        logits, _ = model(prompts[i:i + batch_size].to(device))
+        out.append(logits[:, -1].argmax(-1).cpu())
+    return [meta['itos'][int(t)] for t in torch.cat(out)]
+
+
+@torch.no_grad()
+def generate_codes(model, labels, meta, device='cpu', temperature=1.0, top_k=None, constrained=True,
+                   batch_size=1000, seed=None, use_cache=True):
+    """Draw one image per label: returns codes (N, T) (-1 where the model wrote a non-image character)."""
+    T = meta['tokens_per_image']
+    img = torch.tensor(image_ids(meta))
+    mask = torch.zeros(meta['vocab_size'], dtype=torch.bool)
+    mask[img] = True
+    allowed = (lambda step: mask) if constrained else None
+    gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+    lookup = torch.full((meta['vocab_size'],), -1, dtype=torch.long)
+    lookup[img] = torch.arange(len(img))
+    prompts = torch.from_numpy(generation_prompts(labels, meta))
+    out = []
+    for i in range(0, len(prompts), batch_size):
+        p = prompts[i:i + batch_size].to(device)
+        seq = model.generate(p, T, temperature=temperature, top_k=top_k, allowed=allowed, use_cache=use_cache,
+                             generator=gen)
+        out.append(lookup[seq[:, p.shape[1]:].cpu()])
+    return torch.cat(out).numpy() if out else np.zeros((0, T), dtype=np.int64)

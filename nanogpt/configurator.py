@@ -1,0 +1,67 @@
+"""nanoGPT-style configuration: plain globals, overridden by config files and --key=value.
+
+Every script declares its settings as module globals, then calls
+`configure(globals())`. Positional arguments are config files (Python that
+assigns globals); `--key=value` arguments override single keys. A key the
+script does not declare, or a value of the wrong type, is an error: a typo must
+never silently train the wrong model.
+"""
+import sys
+from ast import literal_eval
+
+CONFIG_TYPES = (bool, int, float, str)
+
+
+def config_keys(g):
+    return [k for k, v in g.items() if not k.startswith('_') and isinstance(v, CONFIG_TYPES)]
+
+
+def _coerce(key, value, default):
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif isinstance(default, int) and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif isinstance(default, str) and isinstance(value, str):
+        return value
+    raise SystemExit(f"error: config key '{key}' expects {type(default).__name__}, got {value!r}; "
+                     f"fix the value (e.g. --{key}={default!r})")
+
+
+def configure(g, argv=None):
+    """Apply config files and --key=value overrides to the globals dict `g`; return the config."""
+    argv = sys.argv[1:] if argv is None else argv
+    keys = config_keys(g)
+    for arg in argv:
+        if not arg.startswith('--'):
+            try:
+                with open(arg) as f:
+                    source = f.read()
+            except OSError as e:
+                raise SystemExit(f"error: cannot read config file {arg}: {e.strerror}; pass an existing file from config/")
+            ns = {}
+            exec(compile(source, arg, 'exec'), ns)
+            for k, v in ns.items():
+                if k.startswith('_') or k == '__builtins__' or not isinstance(v, CONFIG_TYPES):
+                    continue
+                if k not in keys:
+                    raise SystemExit(f"error: unknown config key '{k}' in {arg}; known keys: {', '.join(sorted(keys))}")
+                g[k] = _coerce(k, v, g[k])
+        else:
+            key, eq, raw = arg[2:].partition('=')
+            if not eq and isinstance(g.get(key), bool):
+                raw = 'True'  # a bare --flag switches a boolean on
+            elif not eq:
+                raise SystemExit(f"error: malformed argument '{arg}'; write --key=value")
+            if key not in keys:
+                raise SystemExit(f"error: unknown config key '{key}'; known keys: {', '.join(sorted(keys))}")
+            try:
+                value = literal_eval(raw)
+            except (SyntaxError, ValueError):
+                value = raw  # a bare word is a string, as in nanoGPT
+            if isinstance(g[key], str) and not isinstance(value, str):
+                value = raw  # --out_dir=2024 is a folder name, not a number
+            g[key] = _coerce(key, value, g[key])
+    return {k: g[k] for k in keys}

@@ -1,0 +1,254 @@
+"""Train the GPT on the MNIST text sequences, nanoGPT style.
+
+    python -m nanogpt.train config/train_mnist_vlm.py [--key=value ...]
+    torchrun --standalone --nproc_per_node=4 -m nanogpt.train config/train_mnist_vlm.py
+
+Patched for this data: every batch row is one whole sequence (no target
+crosses into the next record), padding targets are ignored by the loss, a
+small weights-only snapshot ckpt_<iter>.pt is written at every evaluation,
+and ckpt.pt keeps the best model by validation classification accuracy.
+"""
+import math
+import os
+import time
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from torch.distributed import destroy_process_group, init_process_group
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from data.mnist_vlm.format import load_meta
+from eval.tasks import classify
+from nanogpt.common import atomic_save, load_checkpoint, pick_device
+from nanogpt.configurator import configure
+from nanogpt.model import GPT, GPTConfig
+
+# -----------------------------------------------------------------------------
+# I/O
+out_dir = 'out/mnist_vlm'
+eval_interval = 250
+log_interval = 50
+eval_iters = 20
+eval_only = False
+always_save_checkpoint = False  # True: ckpt.pt is the latest model, not the best by val accuracy
+init_from = 'scratch'  # 'scratch' or 'resume'
+# wandb logging
+wandb_log = False
+wandb_project = 'mnist-vlm'
+wandb_run_name = 'mnist-vlm'
+# data
+data_dir = 'data/mnist_vlm'
+gradient_accumulation_steps = 1
+batch_size = 128
+val_images = 10000  # validation images classified at each evaluation (all of them by default)
+# model
+n_layer = 4
+n_head = 4
+n_embd = 128
+dropout = 0.0
+bias = True
+# AdamW optimizer
+learning_rate = 2e-3
+max_iters = 2000
+weight_decay = 0.1
+beta1 = 0.9
+beta2 = 0.99
+grad_clip = 1.0
+# learning rate schedule: linear warmup, then cosine decay to min_lr
+decay_lr = True
+warmup_iters = 100
+lr_decay_iters = 2000
+min_lr = 2e-4
+# system
+backend = 'auto'  # DDP backend: 'auto' is nccl on GPU, gloo on CPU
+device = 'auto'   # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'
+dtype = 'auto'    # 'auto': bfloat16 on GPUs that have it, else float32; or 'float32', 'bfloat16', 'float16'
+compile = False
+threads = 0       # torch CPU threads; 0 keeps torch's default
+seed = 1337
+# -----------------------------------------------------------------------------
+config = configure(globals())
+
+
+def get_lr(it):
+    if not decay_lr:
+        return learning_rate
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    if it > lr_decay_iters:
+        return min_lr
+    ratio = (it - warmup_iters) / max(1, lr_decay_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+
+
+def load_records(split, seq_len):
+    path = os.path.join(data_dir, f'{split}.bin')
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
+    data = np.fromfile(path, dtype=np.uint16)
+    if len(data) == 0 or len(data) % seq_len:
+        raise SystemExit(f"error: {path} holds {len(data)} tokens, not a whole number of {seq_len}-token "
+                         "sequences; rebuild it with `make data`")
+    return torch.from_numpy(data.astype(np.int64).reshape(-1, seq_len))
+
+
+def main():
+    ddp = int(os.environ.get('RANK', -1)) != -1
+    dev = pick_device(device)
+    if ddp:
+        init_process_group(backend=backend if backend != 'auto' else ('nccl' if dev.startswith('cuda') else 'gloo'))
+        rank, local_rank, world = int(os.environ['RANK']), int(os.environ['LOCAL_RANK']), int(os.environ['WORLD_SIZE'])
+        if dev.startswith('cuda'):
+            dev = f'cuda:{local_rank}'
+            torch.cuda.set_device(dev)
+        assert gradient_accumulation_steps % world == 0, "gradient_accumulation_steps must divide by the GPU count"
+        accum = gradient_accumulation_steps // world
+    else:
+        rank, world, accum = 0, 1, gradient_accumulation_steps
+    master = rank == 0
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed + rank)
+    device_type = 'cuda' if dev.startswith('cuda') else dev.split(':')[0]
+    if device_type == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    # bf16 autocast is slow on CPUs without native bf16 (3-30x here), so 'auto' keeps float32 off the GPU
+    dt = dtype if dtype != 'auto' else ('bfloat16' if device_type == 'cuda' and torch.cuda.is_bf16_supported()
+                                        else 'float32')
+    ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dt]
+    ctx = nullcontext() if dt == 'float32' else torch.autocast(device_type=device_type, dtype=ptdtype)
+
+    meta = load_meta(data_dir)
+    seq_len, pad_id = meta['seq_len'], meta['stoi'][meta['pad_char']]
+    train_data, val_data = load_records('train', seq_len), load_records('val', seq_len)
+    val = np.load(os.path.join(data_dir, 'val.npz'))
+    val_codes, val_labels = val['codes'][:val_images], val['labels'][:val_images]
+    gen = torch.Generator().manual_seed(seed + rank)
+
+    def get_batch(split):
+        data = train_data if split == 'train' else val_data
+        rec = data[torch.randint(len(data), (batch_size,), generator=gen)]
+        x, y = rec[:, :-1], rec[:, 1:].clone()
+        y[y == pad_id] = -1  # padding is not something to learn
+        if device_type == 'cuda':
+            return x.pin_memory().to(dev, non_blocking=True), y.pin_memory().to(dev, non_blocking=True)
+        return x.to(dev), y.to(dev)
+
+    model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=seq_len - 1,
+                      bias=bias, vocab_size=meta['vocab_size'], dropout=dropout)
+    iter_num, best_val_acc, best_val_loss, elapsed0 = 0, -1.0, 1e9, 0.0
+    ckpt_path = os.path.join(out_dir, 'ckpt.pt')
+    if init_from == 'resume':
+        ckpt = load_checkpoint(ckpt_path, 'checkpoint', "train from scratch with --init_from=scratch", dev)
+        if ckpt['model_args']['vocab_size'] != meta['vocab_size']:
+            raise SystemExit(f"error: {ckpt_path} has a vocabulary of {ckpt['model_args']['vocab_size']} but "
+                             f"{data_dir}/meta.json has {meta['vocab_size']}; use the data it was trained on "
+                             "or train from scratch")
+        for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size'):
+            model_args[k] = ckpt['model_args'][k]  # the architecture is the checkpoint's
+        model = GPT(GPTConfig(**model_args))
+        model.load_state_dict(ckpt['model'])
+        iter_num, best_val_loss = ckpt['iter_num'], ckpt['best_val_loss']
+        best_val_acc, elapsed0 = ckpt.get('best_val_acc', -1.0), ckpt.get('elapsed', 0.0)
+    elif init_from == 'scratch':
+        model = GPT(GPTConfig(**model_args))
+    else:
+        raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch' or 'resume'")
+    model.to(dev)
+    scaler = torch.amp.GradScaler(enabled=(dt == 'float16'))
+    optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
+    if init_from == 'resume':
+        optimizer.load_state_dict(ckpt['optimizer'])
+        del ckpt
+    raw_model = model
+    if compile:
+        model = torch.compile(model)
+    if ddp:
+        model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
+    if master:
+        os.makedirs(out_dir, exist_ok=True)
+        print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(train_data):,} train sequences "
+              f"of {seq_len}, {batch_size * accum * world} sequences per step on {world} x {dev} ({dt})")
+    if wandb_log and master:
+        import wandb
+        # no login must not stop a run: log offline and sync later with `wandb sync`
+        mode = 'online' if os.environ.get('WANDB_API_KEY') or wandb.api.api_key else 'offline'
+        wandb.init(project=wandb_project, name=wandb_run_name, config=config, mode=mode)
+
+    @torch.no_grad()
+    def evaluate():
+        model.eval()
+        out = {}
+        for split in ('train', 'val'):
+            losses = torch.zeros(eval_iters)
+            for k in range(eval_iters):
+                x, y = get_batch(split)
+                with ctx:
+                    _, loss = model(x, y)
+                losses[k] = loss.item()
+            out[split] = losses.mean().item()
+        with ctx:
+            pred = classify(raw_model, val_codes, meta, dev)
+        out['val_acc'] = float((pred == val_labels).mean())
+        model.train()
+        return out
+
+    x, y = get_batch('train')
+    t0 = time.time()
+    t_start = t0 - elapsed0
+    while True:
+        lr = get_lr(iter_num)
+        for g in optimizer.param_groups:
+            g['lr'] = lr
+        if (iter_num % eval_interval == 0 or iter_num == max_iters) and master:
+            m = evaluate()
+            elapsed = time.time() - t_start
+            print(f"step {iter_num}: train loss {m['train']:.4f}, val loss {m['val']:.4f}, "
+                  f"val acc {m['val_acc']:.4f}, {elapsed:.0f}s")
+            if wandb_log:
+                wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'],
+                           'val/acc': m['val_acc'], 'lr': lr, 'elapsed': elapsed})
+            state = raw_model.state_dict()
+            atomic_save(dict(model=state, model_args=model_args, iter_num=iter_num, val_acc=m['val_acc'],
+                             val_loss=m['val'], elapsed=elapsed, config=config),
+                        os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
+            better = (m['val_acc'], -m['val']) > (best_val_acc, -best_val_loss)
+            if better:
+                best_val_acc, best_val_loss = m['val_acc'], m['val']
+            if (better or always_save_checkpoint) and iter_num > 0:
+                atomic_save(dict(model=state, optimizer=optimizer.state_dict(), model_args=model_args,
+                                 iter_num=iter_num, best_val_loss=best_val_loss, best_val_acc=best_val_acc,
+                                 elapsed=elapsed, config=config), ckpt_path)
+                print(f"saved {ckpt_path} (val acc {best_val_acc:.4f})")
+        if iter_num == 0 and eval_only:
+            break
+        for micro in range(accum):
+            if ddp:
+                # only the last micro-step needs to all-reduce the gradients
+                model.require_backward_grad_sync = micro == accum - 1
+            with ctx:
+                _, loss = model(x, y)
+                loss = loss / accum
+            x, y = get_batch('train')  # fetch the next batch while this one is in flight on a GPU
+            scaler.scale(loss).backward()
+        if grad_clip:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        t1 = time.time()
+        if iter_num % log_interval == 0 and master:
+            print(f"iter {iter_num}: loss {loss.item() * accum:.4f}, {(t1 - t0) * 1000 / log_interval:.0f}ms/iter")
+            t0 = t1
+        iter_num += 1
+        if iter_num > max_iters:
+            break
+    if ddp:
+        destroy_process_group()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,160 @@
+"""A small VQ-VAE for 28x28 digits: encoder, vector quantizer, decoder.
+
+Each image becomes `tokens_per_image` codes from a book of `num_codes`. The
+'conv' encoder keeps spatial layout (a 4x4 or 7x7 grid of latents); the 'mlp'
+encoder is the blog's design (any token count, e.g. 8). All quantizer state
+lives in buffers, so a reloaded model never re-initialises its codebook.
+"""
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from nanogpt.common import load_checkpoint
+
+
+@dataclass
+class VQVAEConfig:
+    encoder: str = 'conv'       # 'conv' (grid of latents) or 'mlp' (the blog's)
+    tokens_per_image: int = 16  # conv: 16 (4x4) or 49 (7x7)
+    num_codes: int = 26         # codebook size; 26 writes as the letters A-Z
+    code_dim: int = 16          # width of each code vector
+    hidden: int = 64            # conv channels / half the MLP width
+    decay: float = 0.99         # EMA decay of the codebook
+    dead_threshold: float = 1.0  # codes with fewer EMA hits than this per batch get restarted
+
+
+class VectorQuantizer(nn.Module):
+    """Nearest-neighbour lookup into a codebook updated by exponential moving averages."""
+
+    def __init__(self, num_codes, code_dim, decay, dead_threshold):
+        super().__init__()
+        self.decay, self.dead_threshold = decay, dead_threshold
+        self.register_buffer('codebook', torch.zeros(num_codes, code_dim))
+        self.register_buffer('ema_count', torch.zeros(num_codes))
+        self.register_buffer('ema_sum', torch.zeros(num_codes, code_dim))
+        self.register_buffer('initialized', torch.tensor(False))
+
+    def lookup(self, z):
+        """Indices of the nearest code for each row of z (N, D)."""
+        d = z.pow(2).sum(1, keepdim=True) - 2 * z @ self.codebook.t() + self.codebook.pow(2).sum(1)
+        return d.argmin(1)
+
+    @torch.no_grad()
+    def _kmeans_init(self, z, iters=10):
+        # k-means on the first batch: every code starts where the data is, so none is born dead
+        k = self.codebook.shape[0]
+        centers = z[torch.randperm(len(z), device=z.device)[:k]].clone()
+        for _ in range(iters):
+            idx = (z.pow(2).sum(1, keepdim=True) - 2 * z @ centers.t() + centers.pow(2).sum(1)).argmin(1)
+            counts = torch.bincount(idx, minlength=k).float()
+            sums = torch.zeros_like(centers).index_add_(0, idx, z)
+            centers = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], centers)
+        self.codebook.copy_(centers)
+        self.ema_sum.copy_(centers)
+        self.ema_count.fill_(1.0)
+        self.initialized.fill_(True)
+
+    @torch.no_grad()
+    def _ema_update(self, z, idx):
+        k = self.codebook.shape[0]
+        counts = torch.bincount(idx, minlength=k).float()
+        sums = torch.zeros_like(self.ema_sum).index_add_(0, idx, z)
+        self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
+        # Laplace smoothing keeps rarely used codes from dividing by ~0
+        n = self.ema_count.sum()
+        count = (self.ema_count + 1e-5) / (n + k * 1e-5) * n
+        self.codebook.copy_(self.ema_sum / count[:, None])
+        # restart dead codes on random encoder outputs of this batch
+        dead = self.ema_count < self.dead_threshold * (1 - self.decay)
+        if dead.any():
+            pick = z[torch.randint(len(z), (int(dead.sum()),), device=z.device)]
+            self.codebook[dead] = pick
+            self.ema_sum[dead] = pick
+            self.ema_count[dead] = 1.0
+
+    def forward(self, z):
+        """z (N, D) -> quantized z with straight-through gradient, indices, commitment loss."""
+        if self.training and not self.initialized:
+            self._kmeans_init(z.detach())
+        idx = self.lookup(z.detach())
+        zq = self.codebook[idx]
+        if self.training:
+            self._ema_update(z.detach(), idx)
+        commit = F.mse_loss(z, zq.detach())
+        return z + (zq - z).detach(), idx, commit
+
+
+class VQVAE(nn.Module):
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = c = config
+        h, d, t = c.hidden, c.code_dim, c.tokens_per_image
+        if c.encoder == 'conv':
+            side = math.isqrt(t)
+            if side not in (4, 7) or side * side != t:
+                raise ValueError(f"conv encoder makes a 4x4 or 7x7 grid: tokens_per_image must be 16 or 49, not {t}")
+            down = [nn.Conv2d(1, h // 2, 4, 2, 1), nn.ReLU(), nn.Conv2d(h // 2, h, 4, 2, 1), nn.ReLU()]  # 28->14->7
+            up = [nn.ConvTranspose2d(h, h // 2, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(h // 2, 1, 4, 2, 1)]  # 7->14->28
+            if side == 4:
+                down += [nn.Conv2d(h, h, 3, 2, 1), nn.ReLU()]  # 7->4
+                up = [nn.ConvTranspose2d(h, h, 3, 2, 1), nn.ReLU()] + up  # 4->7
+            self.encoder = nn.Sequential(*down, nn.Conv2d(h, h, 3, 1, 1), nn.ReLU(), nn.Conv2d(h, d, 1))
+            self.decoder = nn.Sequential(nn.Conv2d(d, h, 3, 1, 1), nn.ReLU(), *up)
+        elif c.encoder == 'mlp':
+            self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 8 * h), nn.ReLU(), nn.Linear(8 * h, t * d))
+            self.decoder = nn.Sequential(nn.Linear(t * d, 8 * h), nn.ReLU(), nn.Linear(8 * h, 784))
+        else:
+            raise ValueError(f"unknown encoder {c.encoder!r}; use 'conv' or 'mlp'")
+        self.quantizer = VectorQuantizer(c.num_codes, d, c.decay, c.dead_threshold)
+
+    def _latents(self, x):
+        """images (B, 28, 28) in [0, 1] -> latents (B*T, D), token-major per image."""
+        z = self.encoder(x[:, None])
+        if self.config.encoder == 'conv':
+            z = z.permute(0, 2, 3, 1)  # row-major grid: token order reads the image like text
+        return z.reshape(-1, self.config.code_dim)
+
+    def _decode_latents(self, zq, batch):
+        c = self.config
+        if c.encoder == 'conv':
+            side = math.isqrt(c.tokens_per_image)
+            return self.decoder(zq.reshape(batch, side, side, c.code_dim).permute(0, 3, 1, 2))[:, 0]
+        return self.decoder(zq.reshape(batch, -1)).reshape(batch, 28, 28)
+
+    def forward(self, x):
+        """images in [0, 1] -> reconstruction logits, token ids (B, T), commitment loss."""
+        zq, idx, commit = self.quantizer(self._latents(x))
+        return self._decode_latents(zq, len(x)), idx.reshape(len(x), -1), commit
+
+    @staticmethod
+    def _as_float(images):
+        return images.float() / 255 if images.dtype == torch.uint8 else images.float()
+
+    @torch.no_grad()
+    def encode(self, images):
+        """images (B, 28, 28), uint8 or float in [0, 1] -> token ids (B, T) int64."""
+        z = self._latents(self._as_float(images))
+        return self.quantizer.lookup(z).reshape(len(images), -1)
+
+    @torch.no_grad()
+    def decode(self, ids):
+        """token ids (B, T) -> images (B, 28, 28) float in [0, 1]."""
+        zq = self.quantizer.codebook[ids.reshape(-1)]
+        return torch.sigmoid(self._decode_latents(zq, len(ids)))
+
+
+def load_vqvae(path, device='cpu'):
+    """Load a VQ-VAE checkpoint written by vqvae/train.py."""
+    fix = "train one with `make vqvae`"
+    ckpt = load_checkpoint(path, 'VQ-VAE checkpoint', fix, device)
+    try:
+        model = VQVAE(VQVAEConfig(**ckpt['model_args']))
+        model.load_state_dict(ckpt['model'])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise SystemExit(f"error: {path} does not hold a VQ-VAE ({type(e).__name__}); {fix}")
+    return model.to(device).eval()
