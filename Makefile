@@ -3,7 +3,8 @@
 # to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
 VENV        ?= .venv
-PY          := $(VENV)/bin/python
+PY          ?= $(VENV)/bin/python
+SETUP       ?= $(VENV)/.installed
 VQVAE_CONFIG ?= config/vqvae_mnist.py
 DATA_CONFIG  ?= config/prepare_mnist_vlm.py
 TRAIN_CONFIG ?= config/train_mnist_vlm.py
@@ -12,6 +13,7 @@ DATA_DIR    ?= data/mnist_vlm
 RUN_DIR     ?= out/mnist_vlm
 ARGS        ?=
 export MNIST_DIR
+export PYTHONUNBUFFERED = 1
 
 stage_args = $(if $(filter $(1),$(MAKECMDGOALS)),$(ARGS))
 stage_force = $(if $(call stage_args,$(1)),FORCE)
@@ -25,7 +27,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 vqvae: $(VQVAE_DIR)/ckpt.pt
-$(VQVAE_DIR)/ckpt.pt: $(VENV)/.installed $(VQVAE_CONFIG) vqvae/model.py vqvae/train.py data/mnist.py $(call stage_force,vqvae)
+$(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) vqvae/model.py vqvae/train.py data/mnist.py $(call stage_force,vqvae)
 	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) $(call stage_args,vqvae)
 
 data: $(DATA_DIR)/meta.json
@@ -40,7 +42,7 @@ eval: $(RUN_DIR)/eval/report.md
 $(RUN_DIR)/eval/report.md: $(RUN_DIR)/ckpt.pt $(wildcard eval/*.py) $(call stage_force,eval)
 	$(PY) -m eval.report --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt $(call stage_args,eval)
 
-test: $(VENV)/.installed
+test: $(SETUP)
 	$(PY) -m pytest -q tests
 
 clean:

@@ -4,4 +4,4 @@ encoder = 'conv'
 tokens_per_image = 16
 num_codes = 26
 code_dim = 16
-max_iters = 2000
+max_iters = 1500

@@ -6,31 +6,22 @@ from data.mnist_vlm.format import classification_prompts, digit_ids, generation_
 
 
 @torch.no_grad()
-def digit_logprobs(model, codes, meta, device='cpu', batch_size=2000):
-    """Log-probabilities (N, 10) of the ten digit characters after 'image:<tokens>, number:'."""
+def answer_logits(model, codes, meta, device='cpu', batch_size=2000):
+    """Logits (N, vocab) of the character after 'image:<tokens>, number:', one batched forward pass."""
     prompts = torch.from_numpy(classification_prompts(codes, meta))
-    digits = torch.tensor(digit_ids(meta))
-    out = []
-    for i in range(0, len(prompts), batch_size):
-        logits, _ = model(prompts[i:i + batch_size].to(device))
-        out.append(torch.log_softmax(logits[:, -1].float(), -1)[:, digits.to(device)].cpu())
-    return torch.cat(out).numpy()
+    out = [model(prompts[i:i + batch_size].to(device))[0][:, -1].float().cpu()
+           for i in range(0, len(prompts), batch_size)]
+    return torch.cat(out) if out else torch.zeros(0, meta['vocab_size'])
+
+
+def read_digits(logits, meta):
+    """The most likely of the ten digit characters: constrained, so always a digit 0-9."""
+    return logits[:, digit_ids(meta)].argmax(1).numpy()
 
 
 def classify(model, codes, meta, device='cpu', batch_size=2000):
     """The most likely digit (0-9) for each image's tokens: deterministic, one forward pass per batch."""
-    return digit_logprobs(model, codes, meta, device, batch_size).argmax(1)
-
-
-@torch.no_grad()
-def free_answers(model, codes, meta, device='cpu', batch_size=2000):
-    """The single most likely next character over the whole vocabulary (no constraint)."""
-    prompts = torch.from_numpy(classification_prompts(codes, meta))
-    out = []
-    for i in range(0, len(prompts), batch_size):
-        logits, _ = model(prompts[i:i + batch_size].to(device))
-        out.append(logits[:, -1].argmax(-1).cpu())
-    return [meta['itos'][int(t)] for t in torch.cat(out)]
+    return read_digits(answer_logits(model, codes, meta, device, batch_size), meta)
 
 
 @torch.no_grad()

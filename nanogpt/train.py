@@ -18,7 +18,7 @@ import torch
 from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from data.mnist_vlm.format import load_meta
+from data.mnist_vlm.format import CLS_PREFIX, image_ids, load_meta
 from eval.tasks import classify
 from nanogpt.common import atomic_save, load_checkpoint, pick_device
 from nanogpt.configurator import configure
@@ -42,6 +42,7 @@ data_dir = 'data/mnist_vlm'
 gradient_accumulation_steps = 1
 batch_size = 128
 val_images = 10000  # validation images classified at each evaluation (all of them by default)
+cls_image_loss = True  # False: no loss on the image letters of the classification form
 # model
 n_layer = 4
 n_head = 4
@@ -68,7 +69,6 @@ compile = False
 threads = 0       # torch CPU threads; 0 keeps torch's default
 seed = 1337
 # -----------------------------------------------------------------------------
-config = configure(globals())
 
 
 def get_lr(it):
@@ -93,7 +93,31 @@ def load_records(split, seq_len):
     return torch.from_numpy(data.astype(np.int64).reshape(-1, seq_len))
 
 
+def make_targets(records, pad_id, ignore=None):
+    """Next-token targets of whole records, -1 where the loss should not look.
+
+    Padding is never a target; `ignore` (a bool mask shaped like the targets)
+    drops more, e.g. the image letters of the classification form.
+    """
+    y = records[:, 1:].clone()
+    y[y == pad_id] = -1
+    if ignore is not None:
+        y[ignore] = -1
+    return y
+
+
+def get_batch(records, targets, batch_size, generator):
+    """A batch of whole sequences: row i is one record, inputs its first L-1 ids, targets its last L-1.
+
+    Rows never straddle two records, so no target is the first character of an
+    unrelated sequence.
+    """
+    ix = torch.randint(len(records), (batch_size,), generator=generator)
+    return records[ix, :-1], targets[ix]
+
+
 def main():
+    config = configure(globals())
     ddp = int(os.environ.get('RANK', -1)) != -1
     dev = pick_device(device)
     if ddp:
@@ -127,11 +151,17 @@ def main():
     val_codes, val_labels = val['codes'][:val_images], val['labels'][:val_images]
     gen = torch.Generator().manual_seed(seed + rank)
 
-    def get_batch(split):
-        data = train_data if split == 'train' else val_data
-        rec = data[torch.randint(len(data), (batch_size,), generator=gen)]
-        x, y = rec[:, :-1], rec[:, 1:].clone()
-        y[y == pad_id] = -1  # padding is not something to learn
+    image = torch.tensor(image_ids(meta))
+    ignore = None
+    if not cls_image_loss:
+        # in 'image:<letters>, number:d.' the letters are unconditional image modelling, not reading
+        cls_form = train_data[:, 0] == meta['stoi'][CLS_PREFIX[0]]
+        ignore = cls_form[:, None] & torch.isin(train_data[:, 1:], image)
+    targets = {'train': make_targets(train_data, pad_id, ignore), 'val': make_targets(val_data, pad_id)}
+    records = {'train': train_data, 'val': val_data}
+
+    def batch(split):
+        x, y = get_batch(records[split], targets[split], batch_size, gen)
         if device_type == 'cuda':
             return x.pin_memory().to(dev, non_blocking=True), y.pin_memory().to(dev, non_blocking=True)
         return x.to(dev), y.to(dev)
@@ -184,7 +214,7 @@ def main():
         for split in ('train', 'val'):
             losses = torch.zeros(eval_iters)
             for k in range(eval_iters):
-                x, y = get_batch(split)
+                x, y = batch(split)
                 with ctx:
                     _, loss = model(x, y)
                 losses[k] = loss.item()
@@ -195,7 +225,7 @@ def main():
         model.train()
         return out
 
-    x, y = get_batch('train')
+    x, y = batch('train')
     t0 = time.time()
     t_start = t0 - elapsed0
     while True:
@@ -231,7 +261,7 @@ def main():
             with ctx:
                 _, loss = model(x, y)
                 loss = loss / accum
-            x, y = get_batch('train')  # fetch the next batch while this one is in flight on a GPU
+            x, y = batch('train')  # fetch the next batch while this one is in flight on a GPU
             scaler.scale(loss).backward()
         if grad_clip:
             scaler.unscale_(optimizer)

@@ -23,7 +23,7 @@ class VQVAEConfig:
     code_dim: int = 16          # width of each code vector
     hidden: int = 64            # conv channels / half the MLP width
     decay: float = 0.99         # EMA decay of the codebook
-    dead_threshold: float = 1.0  # codes with fewer EMA hits than this per batch get restarted
+    dead_threshold: float = 1.0  # codes picked fewer times than this per batch (EMA) get restarted
 
 
 class VectorQuantizer(nn.Module):
@@ -53,8 +53,9 @@ class VectorQuantizer(nn.Module):
             sums = torch.zeros_like(centers).index_add_(0, idx, z)
             centers = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], centers)
         self.codebook.copy_(centers)
-        self.ema_sum.copy_(centers)
+        # counts start at one hit per batch: a code missed by the next batches is restarted at once
         self.ema_count.fill_(1.0)
+        self.ema_sum.copy_(centers)
         self.initialized.fill_(True)
 
     @torch.no_grad()
@@ -69,12 +70,12 @@ class VectorQuantizer(nn.Module):
         count = (self.ema_count + 1e-5) / (n + k * 1e-5) * n
         self.codebook.copy_(self.ema_sum / count[:, None])
         # restart dead codes on random encoder outputs of this batch
-        dead = self.ema_count < self.dead_threshold * (1 - self.decay)
+        dead = self.ema_count < self.dead_threshold
         if dead.any():
             pick = z[torch.randint(len(z), (int(dead.sum()),), device=z.device)]
             self.codebook[dead] = pick
-            self.ema_sum[dead] = pick
             self.ema_count[dead] = 1.0
+            self.ema_sum[dead] = pick
 
     def forward(self, z):
         """z (N, D) -> quantized z with straight-through gradient, indices, commitment loss."""

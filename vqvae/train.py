@@ -35,7 +35,6 @@ seed = 1337
 device = 'auto'
 threads = 0  # torch CPU threads; 0 keeps torch's default
 # -----------------------------------------------------------------------------
-config = configure(globals())
 
 
 def evaluate(model, images, batch=1000):
@@ -58,6 +57,7 @@ def evaluate(model, images, batch=1000):
 
 
 def main():
+    config = configure(globals())
     dev = pick_device(device)
     if threads:
         torch.set_num_threads(threads)

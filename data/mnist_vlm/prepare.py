@@ -8,11 +8,13 @@ records), {val,test}.npz (token ids and labels of every image, for eval) and
 meta.pkl / meta.json (the vocabulary and the sequence layout).
 """
 import json
+import math
 import os
 import pickle
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from data.mnist import load_split
 from data.mnist_vlm.format import PAD, classification_text, generation_text, make_meta
@@ -23,6 +25,9 @@ from vqvae.model import load_vqvae
 vqvae_ckpt = 'out/vqvae/ckpt.pt'
 out_dir = 'data/mnist_vlm'
 both_forms = True  # every image in both task forms; False: the blog's one random form per image
+augment_copies = 0  # extra copies of every training image, randomly shifted and rotated, then tokenised
+max_shift = 2.0     # pixels
+max_rotate = 10.0   # degrees
 seed = 1337
 # -----------------------------------------------------------------------------
 
@@ -30,6 +35,19 @@ seed = 1337
 def encode_images(vq, images, batch=2000):
     return torch.cat([vq.encode(torch.from_numpy(images[i:i + batch].copy()))
                       for i in range(0, len(images), batch)]).numpy()
+
+
+def augment(images, rng):
+    """Random small shifts and rotations (bilinear resampling), the same for the same rng state."""
+    x = torch.from_numpy(images.copy()).float()[:, None] / 255
+    n = len(x)
+    angle = torch.from_numpy(rng.uniform(-max_rotate, max_rotate, n)).float() * math.pi / 180
+    shift = torch.from_numpy(rng.uniform(-max_shift, max_shift, (n, 2))).float() / 14  # grid units are 14 px
+    theta = torch.stack([torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], 1),
+                         torch.stack([angle.sin(), angle.cos(), shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, align_corners=False)
+    return (out[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 def write_atomic(path, data):
@@ -48,6 +66,9 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     for split in ('train', 'val', 'test'):
         images, labels = load_split(split)
+        if split == 'train' and augment_copies:
+            images = np.concatenate([images] + [augment(images, rng) for _ in range(augment_copies)])
+            labels = np.tile(labels, augment_copies + 1)
         codes = encode_images(vq, images)
         lines = []
         for row, label in zip(codes, labels):
@@ -67,7 +88,7 @@ def main():
             os.replace(tmp, os.path.join(out_dir, f'{split}.npz'))
         print(f"{split}: {len(images):,} images -> {len(lines):,} sequences of {seq_len} chars, "
               f"{len(ids):,} tokens")
-    meta['prepare_config'] = config
+    meta['prepare_config'] = {k: v for k, v in config.items() if k != 'out_dir'}  # where it lies is no property of the data
     write_atomic(os.path.join(out_dir, 'meta.json'), json.dumps(meta, ensure_ascii=False, indent=1).encode('utf-8'))
     write_atomic(os.path.join(out_dir, 'meta.pkl'), pickle.dumps(meta))
     print(f"vocab_size {meta['vocab_size']}, example: {lines[0]}")

@@ -1,0 +1,105 @@
+import gzip
+import hashlib
+import io
+import os
+
+import numpy as np
+import pytest
+
+from data import mnist
+from tests.conftest import idx_bytes, write_mnist
+
+
+def test_reads_gzipped_and_raw_files_and_splits_five_sixths(tmp_path, monkeypatch):
+    for gz in (True, False):
+        folder = write_mnist(str(tmp_path / f'gz{gz}'), n_train=120, n_test=30, gz=gz)
+        monkeypatch.setenv('MNIST_DIR', folder)
+        x, y = mnist.load_split('train')
+        vx, vy = mnist.load_split('val')
+        tx, ty = mnist.load_split('test')
+        assert x.shape == (100, 28, 28) and vx.shape == (20, 28, 28) and tx.shape == (30, 28, 28)
+        assert x.dtype == np.uint8 and y.shape == (100,) and set(ty) <= set(range(10))
+        assert x.max() > 200  # the digits are really there
+
+
+@pytest.mark.parametrize('damage, message', [
+    (lambda b: b'\x00\x00\x09\x03' + b[4:], 'bad magic number'),
+    (lambda b: b[:-100], 'truncated or corrupt'),
+    (lambda b: b[:6], 'truncated'),
+    (lambda b: b[:8] + (99).to_bytes(4, 'big') + b[12:], 'not 28x28'),
+])
+def test_damaged_files_give_one_clear_line(tmp_path, monkeypatch, capsys, damage, message):
+    folder = write_mnist(str(tmp_path / 'm'), n_train=60, n_test=10, gz=False)
+    path = os.path.join(folder, 'train-images-idx3-ubyte')
+    with open(path, 'rb') as f:
+        raw = f.read()
+    with open(path, 'wb') as f:
+        f.write(damage(raw))
+    monkeypatch.setenv('MNIST_DIR', folder)
+    with pytest.raises(SystemExit) as e:
+        mnist.load_split('train')
+    text = str(e.value)
+    assert text.startswith('error:') and message in text and 'train-images-idx3-ubyte' in text and '\n' not in text
+
+
+def test_corrupt_gzip_and_mismatched_counts(tmp_path, monkeypatch):
+    folder = write_mnist(str(tmp_path / 'm'), n_train=60, n_test=10)
+    with open(os.path.join(folder, 't10k-images-idx3-ubyte.gz'), 'wb') as f:
+        f.write(b'\x1f\x8b' + b'garbage' * 10)
+    monkeypatch.setenv('MNIST_DIR', folder)
+    with pytest.raises(SystemExit, match='corrupt gzip'):
+        mnist.load_split('test')
+    with gzip.open(os.path.join(folder, 't10k-images-idx3-ubyte.gz'), 'wb') as f:
+        f.write(idx_bytes(np.zeros((11, 28, 28), np.uint8)))
+    with pytest.raises(SystemExit, match='11 images but .* 10 labels'):
+        mnist.load_split('test')
+
+
+def test_missing_local_copy_names_the_file_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv('MNIST_DIR', str(tmp_path))
+    with pytest.raises(SystemExit, match=r'train-images-idx3-ubyte\[.gz\] not found in MNIST_DIR'):
+        mnist.load_split('train')
+
+
+class FakeResponse(io.BytesIO):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_download_checks_sha256_and_tries_every_mirror(tmp_path, monkeypatch):
+    monkeypatch.delenv('MNIST_DIR', raising=False)
+    monkeypatch.setattr(mnist, 'DEFAULT_DIR', str(tmp_path / 'cache'))
+    good = idx_bytes(np.arange(12, dtype=np.uint8) % 10)
+    monkeypatch.setitem(mnist.SHA256, 'train-labels-idx1-ubyte', hashlib.sha256(good).hexdigest())
+    tried = []
+
+    def urlopen(url, timeout):
+        tried.append(url)
+        if len(tried) == 1:
+            raise OSError('mirror down')
+        payload = good if len(tried) == 3 else good[:-1] + b'\x07'  # the second mirror serves bad bytes
+        return FakeResponse(gzip.compress(payload))
+
+    monkeypatch.setattr(mnist.urllib.request, 'urlopen', urlopen)
+    labels = mnist.load_file('train_labels')
+    assert len(tried) == 3 and list(labels) == list(np.arange(12) % 10)
+    assert os.path.exists(tmp_path / 'cache' / 'train-labels-idx1-ubyte')
+
+    tried.clear()
+    monkeypatch.setattr(mnist, 'DEFAULT_DIR', str(tmp_path / 'cache2'))
+    monkeypatch.setattr(mnist.urllib.request, 'urlopen', lambda url, timeout: FakeResponse(gzip.compress(b'x' * 20)))
+    with pytest.raises(SystemExit) as e:
+        mnist.load_file('train_labels')
+    assert 'does not match' in str(e.value) and 'MNIST_DIR' in str(e.value)
+    assert not os.path.exists(tmp_path / 'cache2' / 'train-labels-idx1-ubyte')
+
+
+@pytest.mark.skipif(not os.path.isdir(os.environ.get('MNIST_DIR') or '/nonexistent'), reason='no local MNIST copy')
+def test_real_mnist_when_present():
+    x, y = mnist.load_split('train')
+    tx, ty = mnist.load_split('test')
+    assert x.shape == (50000, 28, 28) and len(mnist.load_split('val')[0]) == 10000 and tx.shape == (10000, 28, 28)
+    assert list(y[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4] and list(ty[:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]

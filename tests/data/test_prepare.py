@@ -1,0 +1,67 @@
+import hashlib
+import json
+import os
+import pickle
+
+import numpy as np
+
+from data.mnist_vlm.format import (classification_prompts, generation_prompts, image_alphabet, load_meta,
+                                   make_meta)
+from tests.conftest import run
+
+
+def test_alphabet_is_letters_then_a_contiguous_unicode_run():
+    assert image_alphabet(26) == 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    big = image_alphabet(64)
+    assert big[:26] == image_alphabet(26) and len(set(big)) == 64
+    assert [ord(c) for c in big[26:]] == list(range(0x100, 0x100 + 38))
+
+
+def test_meta_vocabulary_covers_both_forms_and_prompts_line_up():
+    meta = make_meta(26, 16)
+    assert meta['seq_len'] == len('image:ABCDEFGHIJKLMNOP, number:7.')
+    itos = meta['itos']
+    p = classification_prompts(np.zeros((2, 16), dtype=np.uint16), meta)
+    assert ''.join(itos[i] for i in p[0]) == 'image:AAAAAAAAAAAAAAAA, number:'
+    g = generation_prompts(np.array([3, 9]), meta)
+    assert ''.join(itos[i] for i in g[1]) == 'number:9, image:'
+
+
+def digest(folder):
+    return {f: hashlib.sha256(open(os.path.join(folder, f), 'rb').read()).hexdigest() for f in sorted(os.listdir(folder))}
+
+
+def test_prepare_writes_both_forms_and_is_deterministic(pipeline, tmp_path):
+    data = pipeline['data']
+    meta = load_meta(data)
+    assert meta == {**json.load(open(os.path.join(data, 'meta.json'))), 'itos': meta['itos'], 'stoi': meta['stoi']}
+    with open(os.path.join(data, 'meta.pkl'), 'rb') as f:
+        pkl = pickle.load(f)
+    assert pkl['stoi'] == meta['stoi'] and pkl['itos'] == meta['itos'] and pkl['vocab_size'] == meta['vocab_size']
+    lines = open(os.path.join(data, 'train.txt'), encoding='utf-8').read().splitlines()
+    assert len(lines) == 2 * 300 and all(len(l) == meta['seq_len'] for l in lines)
+    assert lines[0].startswith('image:') and lines[1].startswith('number:')
+    # the two forms of an image carry the same letters and label
+    letters, label = lines[0][6:22], lines[0][-2]
+    assert lines[1] == f'number:{label}, image:{letters}.'
+    ids = np.fromfile(os.path.join(data, 'train.bin'), dtype=np.uint16)
+    assert ''.join(meta['itos'][i] for i in ids[:meta['seq_len']]) == lines[0]
+    test = np.load(os.path.join(data, 'test.npz'))
+    assert test['codes'].shape == (120, 16) and len(test['labels']) == 120
+
+    again = str(tmp_path / 'again')
+    run('data.mnist_vlm.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={again}',
+        env_extra=pipeline['env'])
+    assert digest(again) == digest(data)
+
+    one = str(tmp_path / 'one')
+    run('data.mnist_vlm.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={one}', '--both_forms=False',
+        env_extra=pipeline['env'])
+    single = open(os.path.join(one, 'train.txt')).read().splitlines()
+    assert len(single) == 300 and {l[:6] for l in single} == {'image:', 'number'}
+
+
+def test_prepare_without_a_vqvae_says_what_to_do(tmp_path, tiny_mnist):
+    p = run('data.mnist_vlm.prepare', f'--vqvae_ckpt={tmp_path}/none.pt', f'--out_dir={tmp_path}/d', check=False)
+    assert p.returncode != 0 and 'make vqvae' in p.stderr and 'Traceback' not in p.stderr
+    assert not os.path.exists(tmp_path / 'd')

@@ -1,0 +1,75 @@
+import os
+
+import numpy as np
+import torch
+
+from nanogpt.model import load_gpt
+from nanogpt.train import get_batch, make_targets
+from tests.conftest import run
+
+NANOGPT_CKPT_KEYS = {'model', 'optimizer', 'model_args', 'iter_num', 'best_val_loss', 'config'}
+
+
+def test_batches_are_whole_sequences_with_padding_masked():
+    L, pad = 9, 0
+    records = torch.randint(1, 30, (50, L))
+    records[:, -3:] = pad  # padding at the end of every record
+    records[:, 0] = torch.arange(50) + 100  # mark each record's start
+    x, y = get_batch(records, make_targets(records, pad), 32, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (32, L - 1)
+    for xi, yi in zip(x, y):
+        r = records[int(xi[0]) - 100]
+        assert torch.equal(xi, r[:-1])  # the row starts at a record boundary
+        assert torch.equal(yi[:-3], r[1:-3]) and (yi[-3:] == -1).all()  # no target leaves the record
+    # a batch never contains a record start anywhere but column 0
+    assert (x[:, 1:] < 100).all()
+    ignore = torch.zeros(50, L - 1, dtype=torch.bool)
+    ignore[:, 0] = True
+    assert (make_targets(records, pad, ignore)[:, 0] == -1).all()
+
+
+def test_training_checkpoints_and_resume(pipeline, tmp_path):
+    out = pipeline['out']
+    ckpt = torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)
+    assert NANOGPT_CKPT_KEYS <= set(ckpt)
+    assert ckpt['model_args']['block_size'] == 32 and ckpt['best_val_acc'] > 0.5
+    snaps = sorted(f for f in os.listdir(out) if f.startswith('ckpt_'))
+    assert snaps == ['ckpt_0.pt', 'ckpt_100.pt', 'ckpt_200.pt', 'ckpt_300.pt', 'ckpt_400.pt']
+    snap = torch.load(os.path.join(out, 'ckpt_400.pt'), weights_only=True)
+    assert 'optimizer' not in snap and snap['iter_num'] == 400
+    # ckpt.pt is the best snapshot by validation accuracy
+    best = max((torch.load(os.path.join(out, s), weights_only=True)['val_acc'], s) for s in snaps)
+    assert abs(best[0] - ckpt['best_val_acc']) < 1e-9
+
+    resumed = str(tmp_path / 'resumed')
+    os.makedirs(resumed)
+    for f in ('ckpt.pt',):
+        with open(os.path.join(out, f), 'rb') as src, open(os.path.join(resumed, f), 'wb') as dst:
+            dst.write(src.read())
+    start = ckpt['iter_num']
+    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f"--data_dir={pipeline['data']}", f'--out_dir={resumed}',
+            '--init_from=resume', f'--max_iters={start + 20}', '--eval_interval=10', '--always_save_checkpoint',
+            env_extra=pipeline['env'])
+    assert f'step {start}:' in p.stdout and f'step {start + 20}:' in p.stdout and 'step 0:' not in p.stdout
+    again = torch.load(os.path.join(resumed, 'ckpt.pt'), weights_only=True)
+    assert again['iter_num'] == start + 20
+
+
+def test_resume_refuses_another_vocabulary(pipeline, tmp_path):
+    data = str(tmp_path / 'data')
+    os.makedirs(data)
+    for f in os.listdir(pipeline['data']):
+        with open(os.path.join(pipeline['data'], f), 'rb') as src, open(os.path.join(data, f), 'wb') as dst:
+            dst.write(src.read())
+    meta = open(os.path.join(data, 'meta.json')).read().replace('"vocab_size": 50', '"vocab_size": 51')
+    open(os.path.join(data, 'meta.json'), 'w').write(meta)
+    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f'--data_dir={data}', f"--out_dir={pipeline['out']}",
+            '--init_from=resume', env_extra=pipeline['env'], check=False)
+    assert p.returncode != 0 and 'vocabulary of 50' in p.stderr and 'Traceback' not in p.stderr
+    model, _ = load_gpt(os.path.join(pipeline['out'], 'ckpt.pt'))
+    assert model.config.vocab_size == 50
+
+
+def test_missing_data_is_one_clear_error(tmp_path):
+    p = run('nanogpt.train', f'--data_dir={tmp_path}', f'--out_dir={tmp_path}/o', check=False)
+    assert p.returncode != 0 and 'make data' in p.stderr and 'Traceback' not in p.stderr

@@ -1,0 +1,33 @@
+"""The whole pipeline through the Makefile, with tiny configs, on small generated data."""
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT, write_mnist
+
+
+def make(*args, env):
+    return subprocess.run(['make', '--no-print-directory', *args], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_make_all_then_stages_skip_and_args_force(tmp_path):
+    env = dict(os.environ, MNIST_DIR=write_mnist(str(tmp_path / 'mnist')))
+    paths = [f'PY={sys.executable}', 'SETUP=', f'VQVAE_DIR={tmp_path}/vq', f'DATA_DIR={tmp_path}/data',
+             f'RUN_DIR={tmp_path}/run', 'VQVAE_CONFIG=tests/configs/vqvae_tiny.py',
+             'TRAIN_CONFIG=tests/configs/train_tiny.py']
+    p = make('all', *paths, 'ARGS=--max_iters=50', env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    report = tmp_path / 'run' / 'eval' / 'report.md'
+    assert report.exists() and 'test classification accuracy' in report.read_text()
+    # ARGS went to no stage, since none was named: the tiny config's 400 iterations ran
+    assert (tmp_path / 'run' / 'ckpt_400.pt').exists()
+
+    p = make('all', *paths, env=env)
+    assert p.returncode == 0 and 'python' not in p.stdout  # everything up to date: nothing runs again
+
+    p = make('train', *paths, 'ARGS=--max_iters=20 --eval_interval=10', env=env)
+    assert p.returncode == 0 and '-m nanogpt.train' in p.stdout and '--max_iters=20' in p.stdout
+    assert '-m vqvae.train' not in p.stdout
+
+    p = make('train', *paths, 'ARGS=--n_layers=2', env=env)
+    assert p.returncode != 0 and "unknown config key 'n_layers'" in p.stderr
