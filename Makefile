@@ -18,8 +18,10 @@ export PYTHONUNBUFFERED = 1
 stage_args = $(if $(filter $(1),$(MAKECMDGOALS)),$(ARGS))
 stage_force = $(if $(call stage_args,$(1)),FORCE)
 
-.PHONY: all vqvae data train eval test clean FORCE
-all: vqvae data train eval
+JUDGE       ?= out/judge/ckpt.pt
+
+.PHONY: all vqvae data train judge eval test clean FORCE
+all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,22 +30,29 @@ $(VENV)/.installed: requirements.txt
 
 vqvae: $(VQVAE_DIR)/ckpt.pt
 $(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) vqvae/model.py vqvae/train.py data/mnist.py $(call stage_force,vqvae)
-	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) $(call stage_args,vqvae)
+	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) --init_from=auto $(call stage_args,vqvae)
 
 data: $(DATA_DIR)/meta.json
 $(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepare.py data/mnist_vlm/format.py $(call stage_force,data)
 	$(PY) -m data.mnist_vlm.prepare $(DATA_CONFIG) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt --out_dir=$(DATA_DIR) $(call stage_args,data)
 
-train: $(RUN_DIR)/ckpt.pt
-$(RUN_DIR)/ckpt.pt: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) nanogpt/model.py nanogpt/train.py $(call stage_force,train)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --data_dir=$(DATA_DIR) --out_dir=$(RUN_DIR) $(call stage_args,train)
+# run.json is written when a run finishes: an interrupted run has none, and is resumed
+train: $(RUN_DIR)/run.json
+$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) nanogpt/model.py nanogpt/train.py $(call stage_force,train)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --data_dir=$(DATA_DIR) --out_dir=$(RUN_DIR) --init_from=auto $(call stage_args,train)
+
+# the judge is trained once, apart from any VLM run, and reused by every evaluation
+judge: $(JUDGE)
+$(JUDGE): $(SETUP) eval/judge.py data/mnist.py
+	$(PY) -m eval.judge --out=$(JUDGE)
 
 eval: $(RUN_DIR)/eval/report.md
-$(RUN_DIR)/eval/report.md: $(RUN_DIR)/ckpt.pt $(wildcard eval/*.py) $(call stage_force,eval)
-	$(PY) -m eval.report --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt $(call stage_args,eval)
+$(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(call stage_force,eval)
+	$(PY) -m eval.report --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt \
+		--judge_ckpt=$(JUDGE) $(call stage_args,eval)
 
 test: $(SETUP)
 	$(PY) -m pytest -q tests
 
 clean:
-	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/meta.*
+	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/meta.*

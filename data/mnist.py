@@ -7,6 +7,7 @@ one line naming the file and the fix.
 """
 import gzip
 import hashlib
+import math
 import os
 import urllib.request
 
@@ -55,7 +56,7 @@ def parse_idx(raw, name):
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
     if ndim == 3 and dims[1:] != [28, 28]:
         raise MNISTError(f"{name} holds {dims[1]}x{dims[2]} images, not 28x28; use the MNIST files")
-    expected = header + int(np.prod(dims))
+    expected = header + math.prod(dims)
     if len(raw) != expected:
         raise MNISTError(f"{name} has {len(raw) - header} data bytes but its header promises "
                          f"{expected - header} ({dims[0]} items): the file is truncated or corrupt; "
@@ -119,6 +120,12 @@ def load_file(key):
         _download(name, folder)
         path = _find(folder, name)
     return parse_idx(_read(path), path)
+
+
+def source_files():
+    """Paths of the MNIST files in use (for run records)."""
+    folder = os.environ.get('MNIST_DIR') or DEFAULT_DIR
+    return [p for p in (_find(folder, n) for n in FILES.values()) if p]
 
 
 def load_split(split):

@@ -1,6 +1,7 @@
 """Draw digits: prompt 'number:d, image:' and decode the generated tokens with the VQ-VAE.
 
     python -m eval.generate [--out_dir=out/mnist_vlm] [--temperature=1.0] [--top_k=0] [--n_per_digit=10]
+    python -m eval.generate --score --n_per_digit=100   # and judge them (see eval/scores.py)
 
 Decoding is batched and constrained to image letters after 'image:', so every
 sequence is well formed. Writes a grid PNG (a row per digit) and the images as
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from data.mnist_vlm.format import load_meta
+from eval.pictures import tile
 from eval.tasks import generate_codes
 from nanogpt.common import pick_device
 from nanogpt.configurator import configure
@@ -31,6 +33,8 @@ constrained = True
 seed = 1337
 device = 'auto'
 name = 'generated'  # output file stem inside out_dir/eval
+score = False  # judge the generated images: accuracy, FID, diversity, memorisation
+judge_ckpt = 'out/judge/ckpt.pt'
 # -----------------------------------------------------------------------------
 
 
@@ -50,12 +54,7 @@ def save_grid(images, rows, path, scale=2):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    n, cols = len(images), -(-len(images) // rows)
-    grid = np.zeros((rows * 30, cols * 30), dtype=np.uint8)
-    for i, img in enumerate(images):
-        r, c = divmod(i, cols)
-        grid[r * 30 + 1:r * 30 + 29, c * 30 + 1:c * 30 + 29] = img
-    grid = np.kron(grid, np.ones((scale, scale), dtype=np.uint8))
+    grid = np.kron(tile(images, rows), np.ones((scale, scale), dtype=np.uint8))
     plt.imsave(path, grid, cmap='gray', vmin=0, vmax=255)
 
 
@@ -77,6 +76,20 @@ def main():
     np.savez(os.path.join(eval_dir, f'{name}.npz'), images=images, labels=labels, codes=codes)
     res = dict(n=len(labels), well_formed=float(ok.mean()), temperature=temperature, top_k=top_k,
                constrained=constrained, distinct=int(len({tuple(c) for c in codes})), config=config)
+    if score:
+        from data.mnist import load_split
+        from eval.judge import load_judge
+        from eval.scores import generation_scores
+        judge = load_judge(judge_ckpt, dev)
+        test_images, test_labels = load_split('test')
+        with open(os.path.join(data_dir, 'train.txt'), encoding='utf-8') as f:
+            train_strings = {line[6:6 + meta['tokens_per_image']] for line in f if line.startswith('image:')}
+        res['scores'] = generation_scores(judge, images, labels, codes, test_images, test_labels, train_strings,
+                                          meta['image_alphabet'], dev)
+        sc = res['scores']
+        print(f"judge accuracy {sc['judge_accuracy']:.4f}, FID {sc['fid']:.2f}, {sc['distinct']} distinct, "
+              f"memorised {sc['memorised']:.2%}; per digit: "
+              + ', '.join(f"{p['digit']}: {p['judge_accuracy']:.2f}" for p in sc['per_digit']))
     with open(os.path.join(eval_dir, f'{name}.json'), 'w') as f:
         json.dump(res, f, indent=1)
     print(f"generated {len(labels)} digits at temperature {temperature}: {ok.mean():.1%} well formed, "

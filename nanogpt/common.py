@@ -1,5 +1,11 @@
-"""Small helpers shared by every stage: device choice and safe checkpoint files."""
+"""Small helpers shared by every stage: device, safe checkpoint files, stopping, run records."""
+import hashlib
+import importlib.metadata
+import json
 import os
+import platform
+import signal
+import subprocess
 
 import torch
 
@@ -33,3 +39,59 @@ def load_checkpoint(path, what, fix, device='cpu'):
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as e:
         raise SystemExit(f"error: {path} is not a readable {what} ({type(e).__name__}); {fix}")
+
+
+class StopSignal:
+    """Turns SIGINT/SIGTERM into a request to stop at the next safe point; a second signal stops at once."""
+
+    def __init__(self):
+        self.name, self.exit_code = None, 0
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.name:
+            raise KeyboardInterrupt
+        self.name = signal.Signals(signum).name
+        self.exit_code = 128 + signum  # the shell's convention for "ended by a signal"
+
+    def requested(self, ddp=False):
+        if not ddp:
+            return self.name is not None
+        # every process must stop at the same step, or the others would wait forever in an all-reduce
+        flag = torch.tensor([1.0 if self.name else 0.0])
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag.item() and not self.name:
+            self.name, self.exit_code = 'a signal to another process', 128 + signal.SIGTERM
+        return bool(flag.item())
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run_record(path, config, data_files, results):
+    """Write what a run was made from: config, git commit, package versions, data checksums, results."""
+    try:
+        commit = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
+                                cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip() or None
+    except OSError:
+        commit = None
+    versions = {}
+    for pkg in ('torch', 'numpy', 'matplotlib'):
+        try:
+            versions[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            versions[pkg] = None
+    record = dict(config=config, git_commit=commit, python=platform.python_version(), packages=versions,
+                  machine=f"{platform.machine()}, {os.cpu_count()} CPUs"
+                          + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ''),
+                  data_sha256={f: file_sha256(f) for f in data_files if os.path.exists(f)}, results=results)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, path)

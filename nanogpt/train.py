@@ -7,9 +7,15 @@ Patched for this data: every batch row is one whole sequence (no target
 crosses into the next record), padding targets are ignored by the loss, a
 small weights-only snapshot ckpt_<iter>.pt is written at every evaluation,
 and ckpt.pt keeps the best model by validation classification accuracy.
+last.pt holds the full training state (optimizer, RNG) of the latest
+evaluation or interruption: SIGINT/SIGTERM save it and exit, and
+--init_from=resume continues from it exactly. run.json, written when a run
+finishes, records its config, git commit, package versions and data checksums.
 """
+import glob
 import math
 import os
+import re
 import time
 from contextlib import nullcontext
 
@@ -20,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from data.mnist_vlm.format import CLS_PREFIX, image_ids, load_meta
 from eval.tasks import classify
-from nanogpt.common import atomic_save, load_checkpoint, pick_device
+from nanogpt.common import StopSignal, atomic_save, load_checkpoint, pick_device, run_record
 from nanogpt.configurator import configure
 from nanogpt.model import GPT, GPTConfig
 
@@ -32,7 +38,9 @@ log_interval = 50
 eval_iters = 20
 eval_only = False
 always_save_checkpoint = False  # True: ckpt.pt is the latest model, not the best by val accuracy
-init_from = 'scratch'  # 'scratch' or 'resume'
+init_from = 'scratch'  # 'scratch', 'resume', or 'auto' (resume an unfinished run in out_dir, else scratch)
+force = False  # True: start from scratch in an out_dir that holds a run of a different config
+keep_last = 0  # keep only the newest ckpt_<iter>.pt snapshots; 0 keeps all
 # wandb logging
 wandb_log = False
 wandb_project = 'mnist-vlm'
@@ -69,6 +77,12 @@ compile = False
 threads = 0       # torch CPU threads; 0 keeps torch's default
 seed = 1337
 # -----------------------------------------------------------------------------
+
+
+# keys that say how a run is carried out, not what it trains: changing them keeps it the same run
+RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'max_iters', 'lr_decay_iters', 'keep_last', 'log_interval',
+               'eval_interval', 'eval_iters', 'val_images', 'always_save_checkpoint', 'wandb_log', 'wandb_project',
+               'wandb_run_name', 'device', 'compile', 'threads', 'backend'}
 
 
 def get_lr(it):
@@ -116,6 +130,27 @@ def get_batch(records, targets, batch_size, generator):
     return records[ix, :-1], targets[ix]
 
 
+def check_out_dir(config):
+    """Refuse to start from scratch over a run of a different config, unless --force."""
+    for name in ('last.pt', 'ckpt.pt'):
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path):
+            old = load_checkpoint(path, 'checkpoint', 'remove it or choose another --out_dir').get('config') or {}
+            diff = sorted(k for k in config if k not in RUN_CONTROL and k in old and old[k] != config[k])
+            if diff and not force:
+                k = diff[0]
+                raise SystemExit(f"error: {out_dir} holds a run of a different config ({k}={old[k]!r}, now "
+                                 f"{config[k]!r}); pass --force=True to overwrite it, or choose another --out_dir")
+            return
+
+
+def prune_snapshots():
+    found = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(out_dir, 'ckpt_*.pt'))
+                   if (m := re.search(r'ckpt_(\d+)\.pt$', p)))
+    for _, path in found[:-keep_last] if keep_last else []:
+        os.remove(path)
+
+
 def main():
     config = configure(globals())
     ddp = int(os.environ.get('RANK', -1)) != -1
@@ -126,7 +161,9 @@ def main():
         if dev.startswith('cuda'):
             dev = f'cuda:{local_rank}'
             torch.cuda.set_device(dev)
-        assert gradient_accumulation_steps % world == 0, "gradient_accumulation_steps must divide by the GPU count"
+        if gradient_accumulation_steps % world:
+            raise SystemExit(f"error: gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple "
+                             f"of the {world} processes; set it to {world}")
         accum = gradient_accumulation_steps // world
     else:
         rank, world, accum = 0, 1, gradient_accumulation_steps
@@ -149,19 +186,17 @@ def main():
     train_data, val_data = load_records('train', seq_len), load_records('val', seq_len)
     val = np.load(os.path.join(data_dir, 'val.npz'))
     val_codes, val_labels = val['codes'][:val_images], val['labels'][:val_images]
-    gen = torch.Generator().manual_seed(seed + rank)
-
-    image = torch.tensor(image_ids(meta))
     ignore = None
     if not cls_image_loss:
         # in 'image:<letters>, number:d.' the letters are unconditional image modelling, not reading
         cls_form = train_data[:, 0] == meta['stoi'][CLS_PREFIX[0]]
-        ignore = cls_form[:, None] & torch.isin(train_data[:, 1:], image)
+        ignore = cls_form[:, None] & torch.isin(train_data[:, 1:], torch.tensor(image_ids(meta)))
     targets = {'train': make_targets(train_data, pad_id, ignore), 'val': make_targets(val_data, pad_id)}
     records = {'train': train_data, 'val': val_data}
+    gen = torch.Generator().manual_seed(seed + rank)
 
-    def batch(split):
-        x, y = get_batch(records[split], targets[split], batch_size, gen)
+    def batch(split, generator=gen):
+        x, y = get_batch(records[split], targets[split], batch_size, generator)
         if device_type == 'cuda':
             return x.pin_memory().to(dev, non_blocking=True), y.pin_memory().to(dev, non_blocking=True)
         return x.to(dev), y.to(dev)
@@ -169,11 +204,16 @@ def main():
     model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=seq_len - 1,
                       bias=bias, vocab_size=meta['vocab_size'], dropout=dropout)
     iter_num, best_val_acc, best_val_loss, elapsed0 = 0, -1.0, 1e9, 0.0
-    ckpt_path = os.path.join(out_dir, 'ckpt.pt')
-    if init_from == 'resume':
-        ckpt = load_checkpoint(ckpt_path, 'checkpoint', "train from scratch with --init_from=scratch", dev)
+    ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
+    start = init_from
+    if start == 'auto':
+        unfinished = os.path.exists(last_path) and not os.path.exists(os.path.join(out_dir, 'run.json'))
+        start = 'resume' if unfinished else 'scratch'
+    if start == 'resume':
+        path = last_path if os.path.exists(last_path) else ckpt_path
+        ckpt = load_checkpoint(path, 'checkpoint', "train from scratch with --init_from=scratch", dev)
         if ckpt['model_args']['vocab_size'] != meta['vocab_size']:
-            raise SystemExit(f"error: {ckpt_path} has a vocabulary of {ckpt['model_args']['vocab_size']} but "
+            raise SystemExit(f"error: {path} has a vocabulary of {ckpt['model_args']['vocab_size']} but "
                              f"{data_dir}/meta.json has {meta['vocab_size']}; use the data it was trained on "
                              "or train from scratch")
         for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size'):
@@ -182,14 +222,22 @@ def main():
         model.load_state_dict(ckpt['model'])
         iter_num, best_val_loss = ckpt['iter_num'], ckpt['best_val_loss']
         best_val_acc, elapsed0 = ckpt.get('best_val_acc', -1.0), ckpt.get('elapsed', 0.0)
-    elif init_from == 'scratch':
+        if 'rng' in ckpt and not ddp:
+            # the batch stream and dropout go on exactly where they stopped
+            gen.set_state(ckpt['rng']['batches'])
+            torch.set_rng_state(ckpt['rng']['torch'])
+        if master:
+            print(f"resuming {path} at iteration {iter_num}")
+    elif start == 'scratch':
+        if master:
+            check_out_dir(config)
         model = GPT(GPTConfig(**model_args))
     else:
-        raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch' or 'resume'")
+        raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch', 'resume' or 'auto'")
     model.to(dev)
     scaler = torch.amp.GradScaler(enabled=(dt == 'float16'))
     optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
-    if init_from == 'resume':
+    if start == 'resume':
         optimizer.load_state_dict(ckpt['optimizer'])
         del ckpt
     raw_model = model
@@ -199,6 +247,8 @@ def main():
         model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
     if master:
         os.makedirs(out_dir, exist_ok=True)
+        if os.path.exists(os.path.join(out_dir, 'run.json')):
+            os.remove(os.path.join(out_dir, 'run.json'))  # this run is not finished until it writes a new one
         print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(train_data):,} train sequences "
               f"of {seq_len}, {batch_size * accum * world} sequences per step on {world} x {dev} ({dt})")
     if wandb_log and master:
@@ -209,23 +259,29 @@ def main():
 
     @torch.no_grad()
     def evaluate():
-        model.eval()
+        raw_model.eval()
         out = {}
+        eval_gen = torch.Generator().manual_seed(seed)  # the same batches every time, and the train stream untouched
         for split in ('train', 'val'):
             losses = torch.zeros(eval_iters)
             for k in range(eval_iters):
-                x, y = batch(split)
+                x, y = batch(split, eval_gen)
                 with ctx:
-                    _, loss = model(x, y)
+                    _, loss = raw_model(x, y)
                 losses[k] = loss.item()
             out[split] = losses.mean().item()
         with ctx:
             pred = classify(raw_model, val_codes, meta, dev)
         out['val_acc'] = float((pred == val_labels).mean())
-        model.train()
+        raw_model.train()
         return out
 
-    x, y = batch('train')
+    def training_state(elapsed):
+        return dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(), model_args=model_args,
+                    iter_num=iter_num, best_val_loss=best_val_loss, best_val_acc=best_val_acc, elapsed=elapsed,
+                    config=config, rng=dict(batches=gen.get_state(), torch=torch.get_rng_state()))
+
+    stop = StopSignal()
     t0 = time.time()
     t_start = t0 - elapsed0
     while True:
@@ -240,28 +296,28 @@ def main():
             if wandb_log:
                 wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'],
                            'val/acc': m['val_acc'], 'lr': lr, 'elapsed': elapsed})
-            state = raw_model.state_dict()
-            atomic_save(dict(model=state, model_args=model_args, iter_num=iter_num, val_acc=m['val_acc'],
-                             val_loss=m['val'], elapsed=elapsed, config=config),
+            atomic_save(dict(model=raw_model.state_dict(), model_args=model_args, iter_num=iter_num,
+                             val_acc=m['val_acc'], val_loss=m['val'], elapsed=elapsed, config=config),
                         os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
+            prune_snapshots()
             better = (m['val_acc'], -m['val']) > (best_val_acc, -best_val_loss)
             if better:
                 best_val_acc, best_val_loss = m['val_acc'], m['val']
+            state = training_state(elapsed)
             if (better or always_save_checkpoint) and iter_num > 0:
-                atomic_save(dict(model=state, optimizer=optimizer.state_dict(), model_args=model_args,
-                                 iter_num=iter_num, best_val_loss=best_val_loss, best_val_acc=best_val_acc,
-                                 elapsed=elapsed, config=config), ckpt_path)
+                atomic_save(state, ckpt_path)
                 print(f"saved {ckpt_path} (val acc {best_val_acc:.4f})")
-        if iter_num == 0 and eval_only:
+            atomic_save(state, last_path)
+        if iter_num >= max_iters or (iter_num == 0 and eval_only):
             break
         for micro in range(accum):
             if ddp:
                 # only the last micro-step needs to all-reduce the gradients
                 model.require_backward_grad_sync = micro == accum - 1
+            x, y = batch('train')
             with ctx:
                 _, loss = model(x, y)
                 loss = loss / accum
-            x, y = batch('train')  # fetch the next batch while this one is in flight on a GPU
             scaler.scale(loss).backward()
         if grad_clip:
             scaler.unscale_(optimizer)
@@ -271,13 +327,24 @@ def main():
         optimizer.zero_grad(set_to_none=True)
         t1 = time.time()
         if iter_num % log_interval == 0 and master:
-            print(f"iter {iter_num}: loss {loss.item() * accum:.4f}, {(t1 - t0) * 1000 / log_interval:.0f}ms/iter")
+            print(f"iter {iter_num}: loss {loss.item() * accum:.6f}, {(t1 - t0) * 1000 / log_interval:.0f}ms/iter")
             t0 = t1
         iter_num += 1
-        if iter_num > max_iters:
+        if stop.requested(ddp):
+            if master:
+                atomic_save(training_state(time.time() - t_start), last_path)
+                print(f"stopped by {stop.name} at iteration {iter_num}: saved {last_path}; "
+                      "continue with --init_from=resume (or make train)")
             break
     if ddp:
         destroy_process_group()
+    if stop.name:
+        raise SystemExit(stop.exit_code)
+    if master:
+        files = [os.path.join(data_dir, f) for f in ('train.bin', 'val.bin', 'meta.json')]
+        run_record(os.path.join(out_dir, 'run.json'), config, files,
+                   dict(iter_num=iter_num, best_val_acc=best_val_acc, best_val_loss=best_val_loss,
+                        elapsed=time.time() - t_start))
 
 
 if __name__ == '__main__':

@@ -1,23 +1,28 @@
 """Train the VQ-VAE tokenizer on MNIST train[0:50000], validating on train[50000:60000].
 
     python -m vqvae.train config/vqvae_mnist.py [--key=value ...]
+
+Writes out_dir/ckpt.pt when done. last.pt holds the training state of the
+latest evaluation or interruption (SIGINT/SIGTERM): --init_from=resume
+continues from it exactly.
 """
 import math
 import os
 import time
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data.mnist import load_split
-from nanogpt.common import atomic_save, pick_device
+from data.mnist import load_split, source_files
+from nanogpt.common import StopSignal, atomic_save, load_checkpoint, pick_device, run_record
 from nanogpt.configurator import configure
 from vqvae.model import VQVAE, VQVAEConfig
 
 # -----------------------------------------------------------------------------
 out_dir = 'out/vqvae'
+init_from = 'scratch'  # 'scratch', 'resume' (from last.pt), or 'auto' (resume an unfinished run, else scratch)
 encoder = 'conv'
 tokens_per_image = 16
 num_codes = 26
@@ -68,15 +73,38 @@ def main():
     model_args = {f.name: config[f.name] for f in fields(VQVAEConfig)}
     model = VQVAE(VQVAEConfig(**model_args)).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
+    start, it = init_from, 0
+    if start == 'auto':
+        start = 'resume' if os.path.exists(last_path) and not os.path.exists(ckpt_path) else 'scratch'
+    if start == 'resume':
+        state = load_checkpoint(last_path, 'VQ-VAE training state', 'train from scratch with --init_from=scratch', dev)
+        model.load_state_dict(state['model'])
+        opt.load_state_dict(state['optimizer'])
+        gen.set_state(state['rng']['batches'])
+        torch.set_rng_state(state['rng']['torch'])
+        it = state['iter_num']
+        print(f"resuming {last_path} at iteration {it}")
+    elif start != 'scratch':
+        raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch', 'resume' or 'auto'")
+    if start == 'scratch' and os.path.exists(ckpt_path):
+        os.remove(ckpt_path)  # a new run: the old tokenizer is not this run's result
     print(f"VQ-VAE: {sum(p.numel() for p in model.parameters()):,} parameters, "
           f"{tokens_per_image} tokens x {num_codes} codes, {len(train_x):,} train / {len(val_x):,} val images on {dev}")
+
+    def training_state():
+        return dict(model=model.state_dict(), optimizer=opt.state_dict(), model_args=model_args, config=config,
+                    iter_num=it, rng=dict(batches=gen.get_state(), torch=torch.get_rng_state()))
+
+    stop = StopSignal()
     t0 = time.time()
-    for it in range(max_iters + 1):
+    while True:
         if it % eval_interval == 0 or it == max_iters:
             m = evaluate(model, val_x)
             print(f"iter {it}: val bce {m['bce']:.4f}, mse {m['mse']:.4f}, codes used {m['codes_used']}/{num_codes}, "
                   f"perplexity {m['perplexity']:.1f}, {time.time() - t0:.0f}s")
-        if it == max_iters:
+            atomic_save(training_state(), last_path)
+        if it >= max_iters:
             break
         lr = min_lr + 0.5 * (learning_rate - min_lr) * (1 + math.cos(math.pi * it / max_iters))
         for g in opt.param_groups:
@@ -88,9 +116,15 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    ckpt = dict(model=model.state_dict(), model_args=model_args, config=config, iter_num=max_iters, val=m)
-    atomic_save(ckpt, os.path.join(out_dir, 'ckpt.pt'))
-    print(f"saved {os.path.join(out_dir, 'ckpt.pt')} ({time.time() - t0:.0f}s)")
+        it += 1
+        if stop.requested():
+            atomic_save(training_state(), last_path)
+            print(f"stopped by {stop.name} at iteration {it}: saved {last_path}; "
+                  "continue with --init_from=resume (or make vqvae)")
+            raise SystemExit(stop.exit_code)
+    atomic_save(dict(model=model.state_dict(), model_args=model_args, config=config, iter_num=it, val=m), ckpt_path)
+    run_record(os.path.join(out_dir, 'run.json'), config, source_files(), m)
+    print(f"saved {ckpt_path} ({time.time() - t0:.0f}s)")
 
 
 if __name__ == '__main__':

@@ -64,6 +64,10 @@ def main():
     alphabet, stoi, seq_len = meta['image_alphabet'], meta['stoi'], meta['seq_len']
     rng = np.random.default_rng(seed)
     os.makedirs(out_dir, exist_ok=True)
+    # meta.json is written last and marks the data complete: an interrupted run leaves none behind
+    for name in ('meta.json', 'meta.pkl'):
+        if os.path.exists(os.path.join(out_dir, name)):
+            os.remove(os.path.join(out_dir, name))
     for split in ('train', 'val', 'test'):
         images, labels = load_split(split)
         if split == 'train' and augment_copies:

@@ -103,3 +103,18 @@ def test_real_mnist_when_present():
     tx, ty = mnist.load_split('test')
     assert x.shape == (50000, 28, 28) and len(mnist.load_split('val')[0]) == 10000 and tx.shape == (10000, 28, 28)
     assert list(y[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4] and list(ty[:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64) | st.builds(lambda b, n: b'\x00\x00\x08\x01' + n.to_bytes(4, 'big') + b,
+                                          st.binary(max_size=20), st.integers(0, 30)))
+def test_any_bytes_give_data_or_one_clear_error(raw):
+    try:
+        arr = mnist.parse_idx(raw, 'fuzz')
+    except SystemExit as e:
+        assert str(e).startswith('error: fuzz') and '\n' not in str(e)
+    else:
+        assert arr.dtype == np.uint8 and arr.shape[0] == int.from_bytes(raw[4:8], 'big')

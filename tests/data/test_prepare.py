@@ -65,3 +65,20 @@ def test_prepare_without_a_vqvae_says_what_to_do(tmp_path, tiny_mnist):
     p = run('data.mnist_vlm.prepare', f'--vqvae_ckpt={tmp_path}/none.pt', f'--out_dir={tmp_path}/d', check=False)
     assert p.returncode != 0 and 'make vqvae' in p.stderr and 'Traceback' not in p.stderr
     assert not os.path.exists(tmp_path / 'd')
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_prompt_encodes_or_names_the_bad_characters(text):
+    from data.mnist_vlm.format import encode
+    meta = make_meta(26, 16)
+    try:
+        ids = encode(text, meta['stoi'])
+    except SystemExit as e:
+        assert 'not in the vocabulary' in str(e) and '\n' not in str(e)
+        assert set(text) - set(meta['stoi'])
+    else:
+        assert ''.join(meta['itos'][i] for i in ids) == text

@@ -1,6 +1,5 @@
 import os
 
-import numpy as np
 import torch
 
 from nanogpt.model import load_gpt

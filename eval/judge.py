@@ -1,0 +1,105 @@
+"""The judge: a small CNN digit classifier, the ruler for generated digits.
+
+    python -m eval.judge [--out=out/judge/ckpt.pt] [--epochs=3]
+
+Trained on MNIST train[0:50000], early-stopped on train[50000:60000], never on
+test, and never tuned to a VLM run. Cached: a second call loads the checkpoint.
+Its penultimate layer (128 features) serves as the feature space for Fréchet
+distances between sets of images.
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from data.mnist import load_split
+from nanogpt.common import atomic_save, load_checkpoint, pick_device
+
+
+class Judge(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),   # 14x14
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),  # 7x7
+            nn.Flatten(), nn.Linear(64 * 49, 128), nn.ReLU())
+        self.head = nn.Linear(128, 10)
+
+    def features(self, x):
+        """images (B, 28, 28) uint8 or float in [0, 1] -> (B, 128)."""
+        x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+        return self.conv(x[:, None])
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+@torch.no_grad()
+def batched(fn, images, device, batch=2000):
+    x = torch.from_numpy(np.array(images))  # a writable copy: torch refuses read-only buffers
+    return torch.cat([fn(x[i:i + batch].to(device)).cpu() for i in range(0, len(x), batch)]).numpy()
+
+
+def train_judge(path, device='cpu', epochs=3, batch_size=128, seed=0):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    x, y = (torch.from_numpy(a.copy()) for a in load_split('train'))
+    vx, vy = load_split('val')
+    model = Judge().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    steps = epochs * -(-len(x) // batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+    best, best_state, t0 = -1.0, None, time.time()
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), batch_size):
+            idx = order[i:i + batch_size]
+            xb = x[idx].float() / 255
+            # one-pixel shifts make the judge robust to the small offsets of generated digits
+            xb = torch.roll(xb, shifts=(int(torch.randint(-1, 2, (1,), generator=g)),
+                                        int(torch.randint(-1, 2, (1,), generator=g))), dims=(1, 2))
+            loss = F.cross_entropy(model(xb.to(device)), y[idx].long().to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        model.eval()
+        acc = float((batched(model, vx, device).argmax(1) == vy).mean())
+        print(f"judge epoch {epoch + 1}: val accuracy {acc:.4f} ({time.time() - t0:.0f}s)")
+        if acc > best:  # early stopping: keep the epoch that reads validation best
+            best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
+    atomic_save(dict(model=best_state, val_acc=best, epochs=epochs, seed=seed), path)
+    model.load_state_dict(best_state)
+    return model.eval()
+
+
+def load_judge(path='out/judge/ckpt.pt', device='cpu', train_if_missing=True):
+    if not os.path.exists(path) and train_if_missing:
+        return train_judge(path, device)
+    ckpt = load_checkpoint(path, 'judge checkpoint', 'train it with `make judge`', device)
+    model = Judge().to(device)
+    model.load_state_dict(ckpt['model'])
+    return model.eval()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default='out/judge/ckpt.pt')
+    ap.add_argument('--epochs', type=int, default=3)
+    ap.add_argument('--device', default='auto')
+    a = ap.parse_args()
+    dev = pick_device(a.device)
+    judge = load_judge(a.out, dev) if os.path.exists(a.out) else train_judge(a.out, dev, a.epochs)
+    tx, ty = load_split('test')
+    acc = float((batched(judge, tx, dev).argmax(1) == ty).mean())
+    print(f"judge test accuracy {acc:.4f} on {len(ty):,} test digits ({a.out})")
+
+
+if __name__ == '__main__':
+    main()

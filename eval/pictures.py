@@ -1,0 +1,71 @@
+"""The pictures of the report: plain matplotlib figures written as PNG."""
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def side_by_side(grids, titles, path):
+    """Several uint8 image grids next to each other, each with a title (e.g. first vs last checkpoint)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(grids), figsize=(4 * len(grids), 4.3))
+    for ax, grid, title in zip(np.atleast_1d(axes), grids, titles):
+        ax.imshow(grid, cmap='gray', vmin=0, vmax=255)
+        ax.set_title(title)
+        ax.axis('off')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def tile(images, rows):
+    cols = -(-len(images) // rows)
+    grid = np.zeros((rows * 30, cols * 30), dtype=np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        grid[r * 30 + 1:r * 30 + 29, c * 30 + 1:c * 30 + 29] = img
+    return grid
+
+
+def confusion_heatmap(cm, path):
+    plt = _plt()
+    cm = np.asarray(cm)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(np.log1p(cm), cmap='Blues')
+    for t in range(10):
+        for p in range(10):
+            if cm[t, p]:
+                ax.text(p, t, str(cm[t, p]), ha='center', va='center', fontsize=7,
+                        color='white' if t == p else 'black')
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel('predicted')
+    ax.set_ylabel('true')
+    ax.set_title('test confusion matrix')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def token_histograms(codes, labels, num_codes, alphabet, path):
+    """Per digit, how often each code appears at each token position: the blog's sequence-logo view."""
+    plt = _plt()
+    T = codes.shape[1]
+    fig, axes = plt.subplots(2, 5, figsize=(15, 6), sharey=True)
+    for d, ax in enumerate(axes.flat):
+        c = codes[labels == d]
+        hist = np.stack([np.bincount(c[:, t], minlength=num_codes) for t in range(T)], 1) / max(1, len(c))
+        ax.imshow(hist, aspect='auto', cmap='magma', vmin=0, vmax=1)
+        ax.set_title(f'digit {d}')
+        ax.set_xlabel('token position')
+        if d % 5 == 0:
+            ax.set_yticks(range(num_codes))
+            ax.set_yticklabels(list(alphabet), fontsize=6)
+    fig.suptitle('frequency of each image letter (rows) at each position (columns), test set')
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,73 @@
+"""Objective measures of generated digits, all computed on the decoded images.
+
+- judge accuracy: how often the judge CNN reads the prompted digit;
+- Fréchet distance in the judge's penultimate features (an MNIST 'FID');
+- diversity (distinct token strings) and memorisation (strings seen verbatim in training).
+"""
+import numpy as np
+import torch
+
+from eval.judge import batched
+
+
+def frechet_distance(f1, f2):
+    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^1/2) between two feature sets (N, D)."""
+    f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    # tr((S1 S2)^1/2) = sum of sqrt of the eigenvalues of S1^1/2 S2 S1^1/2, which is symmetric PSD
+    w, v = np.linalg.eigh(s1)
+    root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    mid = np.linalg.eigvalsh(root1 @ s2 @ root1)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(mid, 0, None)).sum())
+
+
+def judge_features(judge, images, device='cpu'):
+    return batched(judge.features, images, device)
+
+
+def judge_reads(judge, images, device='cpu'):
+    return batched(judge, images, device).argmax(1)
+
+
+def reconstruction_ceiling(judge, vq, images, labels, device='cpu'):
+    """What the tokenizer allows at best: judge accuracy, MSE and FID of VQ-VAE reconstructions."""
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    recon = np.concatenate([vq.decode(vq.encode(x[i:i + 2000].to(device))).cpu().numpy()
+                            for i in range(0, len(x), 2000)])
+    recon_u8 = np.round(recon * 255).astype(np.uint8)
+    real = judge_features(judge, images, device)
+    return recon_u8, dict(judge_accuracy=float((judge_reads(judge, recon_u8, device) == labels).mean()),
+                          mse=float(((recon - images / 255.0) ** 2).mean()),
+                          fid=frechet_distance(judge_features(judge, recon_u8, device), real))
+
+
+def real_floor(judge, images, device='cpu', seed=0):
+    """FID between two random halves of the real test set: the smallest value sampling noise allows."""
+    idx = np.random.default_rng(seed).permutation(len(images))
+    feats = judge_features(judge, images, device)
+    half = len(idx) // 2
+    return frechet_distance(feats[idx[:half]], feats[idx[half:]])
+
+
+def generation_scores(judge, images, labels, codes, real_images, real_labels, train_strings, alphabet, device='cpu'):
+    """Scores of generated images (uint8 (N, 28, 28)) drawn for prompted `labels`."""
+    read = judge_reads(judge, images, device)
+    feats = judge_features(judge, images, device)
+    real = judge_features(judge, real_images, device)
+    strings = [''.join(alphabet[c] for c in row) if (row >= 0).all() else None for row in codes]
+    per_digit = []
+    for d in range(10):
+        m = labels == d
+        s = [strings[i] for i in np.flatnonzero(m)]
+        per_digit.append(dict(
+            digit=d, n=int(m.sum()), judge_accuracy=float((read[m] == d).mean()),
+            distinct=len(set(s)),
+            fid=frechet_distance(feats[m], real[real_labels == d]) if m.sum() > 1 else float('nan')))
+    return dict(
+        n=len(labels), judge_accuracy=float((read == labels).mean()),
+        well_formed=float(np.mean([s is not None for s in strings])),
+        distinct=len(set(strings)), distinct_fraction=len(set(strings)) / max(1, len(strings)),
+        fid=frechet_distance(feats, real),
+        memorised=float(np.mean([s in train_strings for s in strings])),
+        per_digit=per_digit)

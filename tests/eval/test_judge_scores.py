@@ -1,0 +1,59 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from data.mnist import load_split
+from eval.judge import load_judge
+from eval.scores import frechet_distance, generation_scores
+from tests.conftest import run
+
+
+@pytest.fixture(scope='module')
+def judge(pipeline, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp('judge') / 'ckpt.pt')
+    p = run('eval.judge', f'--out={path}', '--epochs=15', env_extra=pipeline['env'])
+    assert 'judge epoch 1' in p.stdout  # trained on the first call
+    p = run('eval.judge', f'--out={path}', env_extra=pipeline['env'])
+    assert 'judge epoch' not in p.stdout and 'judge test accuracy' in p.stdout  # cached on the second
+    acc = float(p.stdout.split('judge test accuracy ')[1].split()[0])
+    assert acc > 0.8  # the seven-segment digits are easy for a CNN
+    return load_judge(path)
+
+
+def test_frechet_distance_is_zero_on_itself_and_grows_with_shift():
+    f = np.random.default_rng(0).normal(size=(500, 8))
+    assert abs(frechet_distance(f, f)) < 1e-6
+    assert frechet_distance(f, f + 1.0) == pytest.approx(8.0, rel=1e-6)  # ||mu||^2 for a pure shift
+
+
+def test_scores_judge_the_images_not_the_labels(judge, pipeline, monkeypatch):
+    monkeypatch.setenv('MNIST_DIR', pipeline['mnist'])
+    images, labels = load_split('test')
+    codes = np.zeros((len(labels), 16), dtype=np.int64)
+    real = generation_scores(judge, images, labels, codes, images, labels, set(), 'A' * 26)
+    blank = generation_scores(judge, np.zeros_like(images), labels, codes, images, labels, {'A' * 16}, 'A' * 26)
+    assert real['judge_accuracy'] > 0.8 and blank['judge_accuracy'] <= 0.2  # same labels, different pictures
+    assert real['fid'] < 1e-3 and blank['fid'] > 1.0
+    assert blank['memorised'] == 1.0 and blank['distinct'] == 1 and len(real['per_digit']) == 10
+
+
+def test_report_has_every_field(pipeline, tmp_path):
+    judge_path = str(tmp_path / 'j.pt')  # trained by the report itself when missing
+    run('eval.report', f"--out_dir={pipeline['out']}", f"--data_dir={pipeline['data']}",
+        f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--judge_ckpt={judge_path}', '--n_per_digit=10',
+        env_extra=pipeline['env'])
+    ev = os.path.join(pipeline['out'], 'eval')
+    r = json.load(open(os.path.join(ev, 'results.json')))
+    for key in ('classification', 'trail', 'generation', 'tokenizer_ceiling', 'real_floor_fid', 'judge',
+                'train_config', 'data_meta', 'machine'):
+        assert key in r
+    for g in r['generation'].values():
+        assert {'judge_accuracy', 'fid', 'distinct', 'memorised', 'per_digit', 'well_formed'} <= set(g)
+    assert r['generation']['t']['well_formed'] == 1.0 and r['generation']['t']['n'] == 100
+    assert set(r['tokenizer_ceiling']) == {'judge_accuracy', 'mse', 'fid'}
+    for png in ('accuracy_vs_iter', 'generated_first_last', 'reconstructions', 'confusion', 'token_histograms'):
+        assert os.path.getsize(os.path.join(ev, png + '.png')) > 1000
+    md = open(os.path.join(ev, 'report.md')).read()
+    assert 'judge accuracy' in md and 'FID' in md and f"{r['classification']['accuracy']:.4f}" in md

@@ -1,0 +1,117 @@
+"""Interrupted training: SIGTERM saves and exits, SIGKILL loses at most one evaluation interval,
+and a resumed run continues exactly as an uninterrupted one would have."""
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import ROOT, run
+
+TINY = ['tests/configs/train_tiny.py', '--n_embd=32', '--max_iters=60', '--lr_decay_iters=60', '--eval_interval=20',
+        '--log_interval=1', '--val_images=20']
+
+
+def losses(text):
+    return {int(i): l for i, l in re.findall(r'^iter (\d+): loss (\S+),', text, re.M)}
+
+
+def start(pipeline, out, *extra):
+    env = dict(os.environ, PYTHONUNBUFFERED='1', **pipeline['env'])
+    return subprocess.Popen([sys.executable, '-m', 'nanogpt.train', *TINY, f"--data_dir={pipeline['data']}",
+                             f'--out_dir={out}', *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def run_until(proc, marker, sig):
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith(marker):
+            proc.send_signal(sig)
+            break
+    rest = proc.stdout.read()
+    proc.wait(timeout=60)
+    return ''.join(seen) + rest
+
+
+@pytest.fixture(scope='module')
+def reference(pipeline, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('uninterrupted'))
+    p = run('nanogpt.train', *TINY, f"--data_dir={pipeline['data']}", f'--out_dir={out}', env_extra=pipeline['env'])
+    return losses(p.stdout), out
+
+
+def test_sigterm_saves_and_resume_matches_uninterrupted(pipeline, reference, tmp_path):
+    ref, _ = reference
+    out = str(tmp_path / 'run')
+    proc = start(pipeline, out)
+    text = run_until(proc, 'iter 30:', signal.SIGTERM)
+    assert 'stopped by SIGTERM' in text and 'Traceback' not in text and proc.returncode == 128 + signal.SIGTERM
+    assert os.path.exists(os.path.join(out, 'last.pt')) and not os.path.exists(os.path.join(out, 'run.json'))
+    before = losses(text)
+    assert before == {i: ref[i] for i in before}  # same seed, same losses: the run is reproducible
+    stopped = torch.load(os.path.join(out, 'last.pt'), weights_only=True)['iter_num']
+    p = run('nanogpt.train', *TINY, f"--data_dir={pipeline['data']}", f'--out_dir={out}', '--init_from=auto',
+            env_extra=pipeline['env'])
+    after = losses(p.stdout)
+    assert f'resuming {out}/last.pt at iteration {stopped}' in p.stdout
+    assert min(after) == stopped and after == {i: ref[i] for i in range(stopped, 60)}
+    assert os.path.exists(os.path.join(out, 'run.json'))
+
+
+def test_sigkill_then_resume_from_the_last_evaluation(pipeline, reference, tmp_path):
+    ref, _ = reference
+    out = str(tmp_path / 'run')
+    proc = start(pipeline, out)
+    run_until(proc, "iter 45:", signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    state = torch.load(os.path.join(out, 'last.pt'), weights_only=True)  # intact, never half-written
+    assert state['iter_num'] == 40
+    p = run('nanogpt.train', *TINY, f"--data_dir={pipeline['data']}", f'--out_dir={out}', '--init_from=resume',
+            env_extra=pipeline['env'])
+    assert losses(p.stdout) == {i: ref[i] for i in range(40, 60)}
+
+
+def test_scratch_over_a_different_run_needs_force(pipeline, reference):
+    _, out = reference
+    before = os.path.getmtime(os.path.join(out, 'ckpt.pt'))
+    p = run('nanogpt.train', *TINY, '--n_embd=48', f"--data_dir={pipeline['data']}", f'--out_dir={out}',
+            env_extra=pipeline['env'], check=False)
+    assert p.returncode != 0 and 'different config (n_embd=32, now 48)' in p.stderr and '--force' in p.stderr
+    assert os.path.getmtime(os.path.join(out, 'ckpt.pt')) == before
+
+
+def test_keep_last_bounds_the_snapshots(pipeline, tmp_path):
+    out = str(tmp_path / 'run')
+    run('nanogpt.train', *TINY, '--max_iters=40', '--eval_interval=10', '--keep_last=2', '--log_interval=100',
+        f"--data_dir={pipeline['data']}", f'--out_dir={out}', env_extra=pipeline['env'])
+    assert sorted(f for f in os.listdir(out) if f.startswith('ckpt_')) == ['ckpt_30.pt', 'ckpt_40.pt']
+
+
+def test_run_record(reference, pipeline):
+    import json
+    _, out = reference
+    rec = json.load(open(os.path.join(out, 'run.json')))
+    assert rec['config']['n_embd'] == 32 and rec['packages']['torch'] == torch.__version__
+    assert set(rec['data_sha256']) == {os.path.join(pipeline['data'], f) for f in ('train.bin', 'val.bin', 'meta.json')}
+    assert rec['results']['iter_num'] == 60 and 'git_commit' in rec
+
+
+def test_vqvae_sigterm_and_resume_give_the_same_tokenizer(pipeline, tmp_path):
+    env = dict(os.environ, PYTHONUNBUFFERED='1', **pipeline['env'])
+    args = ['tests/configs/vqvae_tiny.py', '--max_iters=80', '--eval_interval=20']
+    ref = str(tmp_path / 'ref')
+    run('vqvae.train', *args, f'--out_dir={ref}', env_extra=pipeline['env'])
+    out = str(tmp_path / 'run')
+    proc = subprocess.Popen([sys.executable, '-m', 'vqvae.train', *args, f'--out_dir={out}'], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    text = run_until(proc, 'iter 20:', signal.SIGTERM)
+    assert proc.returncode == 143 and 'stopped by SIGTERM' in text and not os.path.exists(os.path.join(out, 'ckpt.pt'))
+    run('vqvae.train', *args, f'--out_dir={out}', '--init_from=auto', env_extra=pipeline['env'])
+    a = torch.load(os.path.join(ref, 'ckpt.pt'), weights_only=True)['model']
+    b = torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)['model']
+    assert all(torch.equal(a[k], b[k]) for k in a)
