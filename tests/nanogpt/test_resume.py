@@ -11,7 +11,7 @@ import torch
 
 from tests.conftest import ROOT, run
 
-TINY = ['tests/configs/train_tiny.py', '--n_embd=32', '--max_iters=60', '--lr_decay_iters=60', '--eval_interval=20',
+TINY = ['tests/configs/train_tiny.py', '--n_embd=32', '--max_iters=110', '--lr_decay_iters=110', '--eval_interval=20',
         '--log_interval=1', '--val_images=20']
 
 
@@ -59,7 +59,8 @@ def test_sigterm_saves_and_resume_matches_uninterrupted(pipeline, reference, tmp
             env_extra=pipeline['env'])
     after = losses(p.stdout)
     assert f'resuming {out}/last.pt at iteration {stopped}' in p.stdout
-    assert min(after) == stopped and after == {i: ref[i] for i in range(stopped, 60)}
+    assert min(after) == stopped and after == {i: ref[i] for i in range(stopped, 110)}
+    assert len(ref) == 110  # before + after: all 110 losses, the first 100 included, as in one run
     assert os.path.exists(os.path.join(out, 'run.json'))
 
 
@@ -67,13 +68,13 @@ def test_sigkill_then_resume_from_the_last_evaluation(pipeline, reference, tmp_p
     ref, _ = reference
     out = str(tmp_path / 'run')
     proc = start(pipeline, out)
-    run_until(proc, "iter 45:", signal.SIGKILL)
+    run_until(proc, "iter 85:", signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
     state = torch.load(os.path.join(out, 'last.pt'), weights_only=True)  # intact, never half-written
-    assert state['iter_num'] == 40
+    assert state['iter_num'] == 80
     p = run('nanogpt.train', *TINY, f"--data_dir={pipeline['data']}", f'--out_dir={out}', '--init_from=resume',
             env_extra=pipeline['env'])
-    assert losses(p.stdout) == {i: ref[i] for i in range(40, 60)}
+    assert losses(p.stdout) == {i: ref[i] for i in range(80, 110)}
 
 
 def test_scratch_over_a_different_run_needs_force(pipeline, reference):
@@ -98,7 +99,7 @@ def test_run_record(reference, pipeline):
     rec = json.load(open(os.path.join(out, 'run.json')))
     assert rec['config']['n_embd'] == 32 and rec['packages']['torch'] == torch.__version__
     assert set(rec['data_sha256']) == {os.path.join(pipeline['data'], f) for f in ('train.bin', 'val.bin', 'meta.json')}
-    assert rec['results']['iter_num'] == 60 and 'git_commit' in rec
+    assert rec['results']['iter_num'] == 110 and 'git_commit' in rec
 
 
 def test_vqvae_sigterm_and_resume_give_the_same_tokenizer(pipeline, tmp_path):
