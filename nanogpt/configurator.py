@@ -13,7 +13,8 @@ CONFIG_TYPES = (bool, int, float, str)
 
 
 def config_keys(g):
-    return [k for k, v in g.items() if not k.startswith('_') and isinstance(v, CONFIG_TYPES)]
+    # UPPER_CASE names are imported constants, not settings
+    return [k for k, v in g.items() if not k.startswith('_') and not k.isupper() and isinstance(v, CONFIG_TYPES)]
 
 
 def _coerce(key, value, default):

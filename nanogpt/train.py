@@ -254,7 +254,7 @@ def main():
     if wandb_log and master:
         import wandb
         # no login must not stop a run: log offline and sync later with `wandb sync`
-        mode = 'online' if os.environ.get('WANDB_API_KEY') or wandb.api.api_key else 'offline'
+        mode = 'online' if os.environ.get('WANDB_API_KEY') or wandb.login(prompt=False) else 'offline'
         wandb.init(project=wandb_project, name=wandb_run_name, config=config, mode=mode)
 
     @torch.no_grad()
@@ -300,11 +300,12 @@ def main():
                              val_acc=m['val_acc'], val_loss=m['val'], elapsed=elapsed, config=config),
                         os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
             prune_snapshots()
-            better = (m['val_acc'], -m['val']) > (best_val_acc, -best_val_loss)
+            # the untrained model at step 0 is never "best": ckpt.pt always holds a trained one
+            better = iter_num > 0 and (m['val_acc'], -m['val']) > (best_val_acc, -best_val_loss)
             if better:
                 best_val_acc, best_val_loss = m['val_acc'], m['val']
             state = training_state(elapsed)
-            if (better or always_save_checkpoint) and iter_num > 0:
+            if better or (always_save_checkpoint and iter_num > 0):
                 atomic_save(state, ckpt_path)
                 print(f"saved {ckpt_path} (val acc {best_val_acc:.4f})")
             atomic_save(state, last_path)

@@ -4,7 +4,7 @@ from nanogpt.configurator import configure
 
 
 def fresh():
-    return dict(batch_size=64, learning_rate=1e-3, compile=False, out_dir='out', _private=1)
+    return dict(batch_size=64, learning_rate=1e-3, compile=False, out_dir='out', _private=1, PAD='#')
 
 
 def test_files_and_overrides_apply_in_order(tmp_path):
@@ -23,6 +23,7 @@ def test_files_and_overrides_apply_in_order(tmp_path):
     (['--learning_rate=fast'], "expects float"),
     (['batch_size'], "cannot read config file"),
     (['--out_dir'], "malformed"),
+    (['--PAD=x'], "unknown config key 'PAD'"),
 ])
 def test_bad_configs_are_one_line_errors(argv, message):
     with pytest.raises(SystemExit) as e:

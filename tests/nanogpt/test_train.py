@@ -72,3 +72,11 @@ def test_resume_refuses_another_vocabulary(pipeline, tmp_path):
 def test_missing_data_is_one_clear_error(tmp_path):
     p = run('nanogpt.train', f'--data_dir={tmp_path}', f'--out_dir={tmp_path}/o', check=False)
     assert p.returncode != 0 and 'make data' in p.stderr and 'Traceback' not in p.stderr
+
+
+def test_ckpt_is_always_a_trained_model(pipeline, tmp_path):
+    # even when the untrained step-0 model happens to score higher, ckpt.pt holds a trained one
+    out = str(tmp_path / 'run')
+    run('nanogpt.train', 'tests/configs/train_tiny.py', f"--data_dir={pipeline['data']}", f'--out_dir={out}',
+        '--max_iters=2', '--eval_interval=1', '--learning_rate=1e-6', env_extra=pipeline['env'])
+    assert torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)['iter_num'] >= 1
