@@ -13,6 +13,8 @@ import urllib.request
 
 import numpy as np
 
+from nanogpt.common import atomic_write
+
 FILES = {
     'train_images': 'train-images-idx3-ubyte',
     'train_labels': 'train-labels-idx1-ubyte',
@@ -89,11 +91,7 @@ def _download(name, folder):
         if digest != SHA256[name]:
             errors.append(f"{url}: SHA-256 {digest[:12]}... does not match {SHA256[name][:12]}...")
             continue
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, name + '.tmp')
-        with open(tmp, 'wb') as f:
-            f.write(raw)
-        os.replace(tmp, os.path.join(folder, name))  # never leave a half-written file under the real name
+        atomic_write(os.path.join(folder, name), lambda f: f.write(raw))
         return
     raise MNISTError(f"could not download {name} ({'; '.join(errors)}); "
                      "connect to the internet, or set MNIST_DIR=/path/to/mnist to a local copy")

@@ -79,11 +79,10 @@ def main():
     if score:
         from data.mnist import load_split
         from eval.judge import load_judge
-        from eval.scores import generation_scores
+        from eval.scores import generation_scores, train_image_strings
         judge = load_judge(judge_ckpt, dev)
         test_images, test_labels = load_split('test')
-        with open(os.path.join(data_dir, 'train.txt'), encoding='utf-8') as f:
-            train_strings = {line[6:6 + meta['tokens_per_image']] for line in f if line.startswith('image:')}
+        train_strings = train_image_strings(data_dir, meta['tokens_per_image'])
         res['scores'] = generation_scores(judge, images, labels, codes, test_images, test_labels, train_strings,
                                           meta['image_alphabet'], dev)
         sc = res['scores']

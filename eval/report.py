@@ -22,7 +22,7 @@ from eval.classify import accuracy_trail, evaluate, load_split_codes, plot_trail
 from eval.generate import draw
 from eval.judge import batched, load_judge
 from eval.pictures import confusion_heatmap, side_by_side, tile, token_histograms
-from eval.scores import generation_scores, real_floor, reconstruction_ceiling
+from eval.scores import generation_scores, real_floor, reconstruction_ceiling, train_image_strings
 from nanogpt.common import pick_device
 from nanogpt.configurator import configure
 from nanogpt.model import load_gpt
@@ -145,9 +145,7 @@ def main():
     side_by_side([tile(test_images[:100], 10), tile(recon[:100], 10)], ['test digits', 'VQ-VAE reconstructions'],
                  os.path.join(eval_dir, 'reconstructions.png'))
     floor = real_floor(judge, test_images, dev)
-    with open(os.path.join(data_dir, 'train.txt'), encoding='utf-8') as f:
-        T = meta['tokens_per_image']
-        train_strings = {line[6:6 + T] for line in f if line.startswith('image:')}
+    train_strings = train_image_strings(data_dir, meta['tokens_per_image'])
 
     gen_labels = np.repeat(np.arange(10), n_per_digit)
     generation = {}

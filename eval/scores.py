@@ -4,10 +4,18 @@
 - Fréchet distance in the judge's penultimate features (an MNIST 'FID');
 - diversity (distinct token strings) and memorisation (strings seen verbatim in training).
 """
+import os
+
 import numpy as np
 import torch
 
 from eval.judge import batched
+
+
+def train_image_strings(data_dir, tokens_per_image):
+    """Every image token string the model was trained on (from train.txt), to spot verbatim copies."""
+    with open(os.path.join(data_dir, 'train.txt'), encoding='utf-8') as f:
+        return {line[6:6 + tokens_per_image] for line in f if line.startswith('image:')}
 
 
 def frechet_distance(f1, f2):

@@ -20,15 +20,19 @@ def pick_device(device='auto'):
     return 'cpu'
 
 
-def atomic_save(obj, path):
-    """torch.save to a temporary file, then rename: a kill never leaves a truncated checkpoint."""
+def atomic_write(path, write):
+    """Call write(f) on a temporary file, fsync, then rename: a kill never leaves a truncated file."""
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     tmp = path + '.tmp'
     with open(tmp, 'wb') as f:
-        torch.save(obj, f)
+        write(f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def atomic_save(obj, path):
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def load_checkpoint(path, what, fix, device='cpu'):
@@ -91,7 +95,4 @@ def run_record(path, config, data_files, results):
                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs"
                           + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ''),
                   data_sha256={f: file_sha256(f) for f in data_files if os.path.exists(f)}, results=results)
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=1)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: f.write(json.dumps(record, indent=1).encode()))

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from data.mnist import load_split
 from data.mnist_vlm.format import PAD, classification_text, generation_text, make_meta
+from nanogpt.common import atomic_write
 from nanogpt.configurator import configure
 from vqvae.model import load_vqvae
 
@@ -50,13 +51,6 @@ def augment(images, rng):
     return (out[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def write_atomic(path, data):
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, path)  # readers never see a half-written file
-
-
 def main():
     config = configure(globals())
     vq = load_vqvae(vqvae_ckpt)
@@ -84,17 +78,17 @@ def main():
         assert all(len(line) == seq_len for line in lines), "every sequence must have the same length"
         text = '\n'.join(lines) + '\n'
         ids = np.array([stoi[ch] for ch in text.replace('\n', '')], dtype=np.uint16)
-        write_atomic(os.path.join(out_dir, f'{split}.txt'), text.encode('utf-8'))
-        write_atomic(os.path.join(out_dir, f'{split}.bin'), ids.tobytes())
+        atomic_write(os.path.join(out_dir, f'{split}.txt'), lambda f: f.write(text.encode('utf-8')))
+        atomic_write(os.path.join(out_dir, f'{split}.bin'), lambda f: f.write(ids.tobytes()))
         if split != 'train':
-            tmp = os.path.join(out_dir, f'{split}.tmp.npz')
-            np.savez(tmp, codes=codes.astype(np.uint16), labels=labels)
-            os.replace(tmp, os.path.join(out_dir, f'{split}.npz'))
+            atomic_write(os.path.join(out_dir, f'{split}.npz'),
+                         lambda f: np.savez(f, codes=codes.astype(np.uint16), labels=labels))
         print(f"{split}: {len(images):,} images -> {len(lines):,} sequences of {seq_len} chars, "
               f"{len(ids):,} tokens")
     meta['prepare_config'] = {k: v for k, v in config.items() if k != 'out_dir'}  # where it lies is no property of the data
-    write_atomic(os.path.join(out_dir, 'meta.json'), json.dumps(meta, ensure_ascii=False, indent=1).encode('utf-8'))
-    write_atomic(os.path.join(out_dir, 'meta.pkl'), pickle.dumps(meta))
+    atomic_write(os.path.join(out_dir, 'meta.json'),
+                 lambda f: f.write(json.dumps(meta, ensure_ascii=False, indent=1).encode('utf-8')))
+    atomic_write(os.path.join(out_dir, 'meta.pkl'), lambda f: pickle.dump(meta, f))
     print(f"vocab_size {meta['vocab_size']}, example: {lines[0]}")
 
 
