@@ -1,4 +1,4 @@
-# mnist-vlm: make vqvae data train eval (or make all); make test.
+# mnist-vlm: make vqvae data train eval (or make all); make bench; make test.
 # Each stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed
 # to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
@@ -20,7 +20,7 @@ stage_force = $(if $(call stage_args,$(1)),FORCE)
 
 JUDGE       ?= out/judge/ckpt.pt
 
-.PHONY: all vqvae data train judge eval test clean FORCE
+.PHONY: all vqvae data train judge eval bench test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -50,6 +50,11 @@ eval: $(RUN_DIR)/eval/report.md
 $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(call stage_force,eval)
 	$(PY) -m eval.report --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt \
 		--judge_ckpt=$(JUDGE) $(call stage_args,eval)
+
+# timings of this machine: run it with nothing else busy
+bench: $(RUN_DIR)/eval/report.md
+	$(PY) -m eval.bench --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_dir=$(VQVAE_DIR) \
+		--judge_dir=$(dir $(JUDGE)) --out=$(RUN_DIR)/bench.json $(call stage_args,bench)
 
 test: $(SETUP)
 	$(PY) -m pytest -q tests

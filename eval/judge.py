@@ -16,8 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data.mnist import load_split
-from nanogpt.common import atomic_save, load_checkpoint, pick_device
+from data.mnist import load_split, source_files
+from nanogpt.common import atomic_save, load_checkpoint, pick_device, run_record
 
 
 class Judge(nn.Module):
@@ -95,10 +95,13 @@ def main():
     ap.add_argument('--device', default='auto')
     a = ap.parse_args()
     dev = pick_device(a.device)
-    judge = load_judge(a.out, dev) if os.path.exists(a.out) else train_judge(a.out, dev, a.epochs)
+    trained = not os.path.exists(a.out)
+    judge = train_judge(a.out, dev, a.epochs) if trained else load_judge(a.out, dev)
     tx, ty = load_split('test')
     acc = float((batched(judge, tx, dev).argmax(1) == ty).mean())
     print(f"judge test accuracy {acc:.4f} on {len(ty):,} test digits ({a.out})")
+    if trained:
+        run_record(os.path.join(os.path.dirname(a.out), 'run.json'), vars(a), source_files(), dict(test_accuracy=acc))
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@
 
 Classification of all test digits (accuracy with 95% CI, per digit, confusions,
 free-decoding answers), accuracy over training, generation scored by the judge
-(T=1.0 and greedy: judge accuracy, FID in judge features, diversity,
+(T=1.0, T=0.7 and greedy: judge accuracy, FID in judge features, diversity,
 memorisation) against the tokenizer's ceiling, and the pictures. Writes
 out_dir/eval/report.md and results.json.
 """
@@ -23,7 +23,7 @@ from eval.generate import draw
 from eval.judge import batched, load_judge
 from eval.pictures import confusion_heatmap, side_by_side, tile, token_histograms
 from eval.scores import generation_scores, real_floor, reconstruction_ceiling, train_image_strings
-from nanogpt.common import pick_device
+from nanogpt.common import pick_device, resources
 from nanogpt.configurator import configure
 from nanogpt.model import load_gpt
 from vqvae.model import load_vqvae
@@ -35,6 +35,7 @@ vqvae_ckpt = 'out/vqvae/ckpt.pt'
 judge_ckpt = 'out/judge/ckpt.pt'
 n_per_digit = 100  # generated images per digit, for the scores
 temperature = 1.0
+low_temperature = 0.7  # a second, sharper sampling temperature, also scored
 top_k = 0
 seed = 1337
 device = 'auto'
@@ -86,6 +87,7 @@ def markdown(r):
         "| images | judge accuracy | FID | distinct token strings | in train.txt verbatim | well formed |",
         "|---|---|---|---|---|---|",
         gen_row(f"generated, T={temperature}" + (f", top_k={top_k}" if top_k else ''), gen['t']),
+        gen_row(f"generated, T={low_temperature}" + (f", top_k={top_k}" if top_k else ''), gen['low_t']),
         gen_row("generated, greedy", gen['greedy']),
         f"| VQ-VAE reconstructions of the test set (the ceiling) | {ceil['judge_accuracy']:.4f} | {ceil['fid']:.2f} "
         f"| - | - | - |",
@@ -149,7 +151,7 @@ def main():
 
     gen_labels = np.repeat(np.arange(10), n_per_digit)
     generation = {}
-    for key, temp in (('t', temperature), ('greedy', 0.0)):
+    for key, temp in (('t', temperature), ('low_t', low_temperature), ('greedy', 0.0)):
         t0 = time.time()
         gcodes, images, _ = draw(model, vq, meta, gen_labels, dev, temp, top_k, True, seed)
         seconds = time.time() - t0
@@ -182,7 +184,8 @@ def main():
                   tokenizer_ceiling=ceiling, real_floor_fid=floor,
                   judge=dict(path=judge_ckpt, test_accuracy=judge_acc),
                   train_config=ckpt.get('config'), eval_config=config, data_dir=data_dir, vqvae_ckpt=vqvae_ckpt,
-                  data_meta={k: meta[k] for k in ('vocab_size', 'seq_len', 'tokens_per_image', 'num_codes')})
+                  data_meta={k: meta[k] for k in ('vocab_size', 'seq_len', 'tokens_per_image', 'num_codes')},
+                  resources=resources())
     with open(os.path.join(eval_dir, 'results.json'), 'w') as f:
         json.dump(report, f, indent=1)
     with open(os.path.join(eval_dir, 'report.md'), 'w') as f:

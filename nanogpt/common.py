@@ -4,10 +4,15 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import signal
 import subprocess
+import sys
+import time
 
 import torch
+
+STARTED = time.time()  # every stage imports this module early: its start, give or take the ~1 s of `import torch`
 
 
 def pick_device(device='auto'):
@@ -78,6 +83,13 @@ def file_sha256(path):
     return h.hexdigest()
 
 
+def resources():
+    """Wall seconds since the stage started and its peak resident memory, for the benchmark."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / 2**20 if sys.platform == 'darwin' else peak / 2**10  # bytes on macOS, KiB on Linux
+    return dict(wall_seconds=round(time.time() - STARTED, 1), peak_rss_mb=round(peak_mb, 1))
+
+
 def run_record(path, config, data_files, results):
     """Write what a run was made from: config, git commit, package versions, data checksums, results."""
     try:
@@ -94,5 +106,6 @@ def run_record(path, config, data_files, results):
     record = dict(config=config, git_commit=commit, python=platform.python_version(), packages=versions,
                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs"
                           + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ''),
-                  data_sha256={f: file_sha256(f) for f in data_files if os.path.exists(f)}, results=results)
+                  data_sha256={f: file_sha256(f) for f in data_files if os.path.exists(f)}, results=results,
+                  resources=resources())
     atomic_write(path, lambda f: f.write(json.dumps(record, indent=1).encode()))

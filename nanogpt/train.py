@@ -4,7 +4,8 @@
     torchrun --standalone --nproc_per_node=4 -m nanogpt.train config/train_mnist_vlm.py
 
 Patched for this data: every batch row is one whole sequence (no target
-crosses into the next record), padding targets are ignored by the loss, a
+crosses into the next record), padding targets are ignored by the loss, the
+answer digit can weigh more than the image letters (answer_weight), a
 small weights-only snapshot ckpt_<iter>.pt is written at every evaluation,
 and ckpt.pt keeps the best model by validation classification accuracy.
 last.pt holds the full training state (optimizer, RNG) of the latest
@@ -21,10 +22,11 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from data.mnist_vlm.format import CLS_PREFIX, image_ids, load_meta
+from data.mnist_vlm.format import CLS_PREFIX, digit_ids, image_ids, load_meta
 from eval.tasks import classify
 from nanogpt.common import StopSignal, atomic_save, load_checkpoint, pick_device, run_record
 from nanogpt.configurator import configure
@@ -51,6 +53,7 @@ gradient_accumulation_steps = 1
 batch_size = 128
 val_images = 10000  # validation images classified at each evaluation (all of them by default)
 cls_image_loss = True  # False: no loss on the image letters of the classification form
+answer_weight = 1.0  # loss weight of digit targets (the answer of 'image:..., number:d.') against other letters
 # model
 n_layer = 4
 n_head = 4
@@ -96,7 +99,7 @@ def get_lr(it):
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
 
 
-def load_records(split, seq_len):
+def load_records(data_dir, split, seq_len):
     path = os.path.join(data_dir, f'{split}.bin')
     if not os.path.exists(path):
         raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
@@ -118,6 +121,13 @@ def make_targets(records, pad_id, ignore=None):
     if ignore is not None:
         y[ignore] = -1
     return y
+
+
+def weighted_loss(logits, targets, digits, weight):
+    """Cross-entropy where digit targets count `weight` times as much as the other letters."""
+    ce = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1, reduction='none')
+    w = torch.where(torch.isin(targets.view(-1), digits), weight, 1.0) * (targets.view(-1) >= 0)
+    return (ce * w).sum() / w.sum()
 
 
 def get_batch(records, targets, batch_size, generator):
@@ -183,7 +193,7 @@ def main():
 
     meta = load_meta(data_dir)
     seq_len, pad_id = meta['seq_len'], meta['stoi'][meta['pad_char']]
-    train_data, val_data = load_records('train', seq_len), load_records('val', seq_len)
+    train_data, val_data = load_records(data_dir, 'train', seq_len), load_records(data_dir, 'val', seq_len)
     val = np.load(os.path.join(data_dir, 'val.npz'))
     val_codes, val_labels = val['codes'][:val_images], val['labels'][:val_images]
     ignore = None
@@ -193,6 +203,7 @@ def main():
         ignore = cls_form[:, None] & torch.isin(train_data[:, 1:], torch.tensor(image_ids(meta)))
     targets = {'train': make_targets(train_data, pad_id, ignore), 'val': make_targets(val_data, pad_id)}
     records = {'train': train_data, 'val': val_data}
+    digits = torch.tensor(digit_ids(meta), device=dev)
     gen = torch.Generator().manual_seed(seed + rank)
 
     def batch(split, generator=gen):
@@ -317,7 +328,9 @@ def main():
                 model.require_backward_grad_sync = micro == accum - 1
             x, y = batch('train')
             with ctx:
-                _, loss = model(x, y)
+                logits, loss = model(x, y)
+                if answer_weight != 1.0:
+                    loss = weighted_loss(logits, y, digits, answer_weight)
                 loss = loss / accum
             scaler.scale(loss).backward()
         if grad_clip:

@@ -83,3 +83,13 @@ def pipeline(tmp_path_factory):
     run('data.mnist_vlm.prepare', f'--vqvae_ckpt={vq}/ckpt.pt', f'--out_dir={data}', env_extra=env)
     run('nanogpt.train', 'tests/configs/train_tiny.py', f'--data_dir={data}', f'--out_dir={out}', env_extra=env)
     return dict(mnist=mnist, vqvae=vq, data=data, out=out, env=env)
+
+
+@pytest.fixture(scope='session')
+def report(pipeline, tmp_path_factory):
+    """`eval.report` on the tiny pipeline, with a judge it trains itself (the judge file does not exist yet)."""
+    judge = str(tmp_path_factory.mktemp('report_judge') / 'j.pt')
+    run('eval.report', f"--out_dir={pipeline['out']}", f"--data_dir={pipeline['data']}",
+        f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--judge_ckpt={judge}', '--n_per_digit=10',
+        env_extra=pipeline['env'])
+    return os.path.join(pipeline['out'], 'eval')

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data.mnist import load_split
+from data.mnist import load_split, source_files
 from data.mnist_vlm.format import PAD, classification_text, generation_text, make_meta
-from nanogpt.common import atomic_write
+from nanogpt.common import atomic_write, run_record
 from nanogpt.configurator import configure
 from vqvae.model import load_vqvae
 
@@ -85,6 +85,7 @@ def main():
                          lambda f: np.savez(f, codes=codes.astype(np.uint16), labels=labels))
         print(f"{split}: {len(images):,} images -> {len(lines):,} sequences of {seq_len} chars, "
               f"{len(ids):,} tokens")
+    run_record(os.path.join(out_dir, 'run.json'), config, source_files() + [vqvae_ckpt], {})
     meta['prepare_config'] = {k: v for k, v in config.items() if k != 'out_dir'}  # where it lies is no property of the data
     atomic_write(os.path.join(out_dir, 'meta.json'),
                  lambda f: f.write(json.dumps(meta, ensure_ascii=False, indent=1).encode('utf-8')))

@@ -1,9 +1,10 @@
 import os
 
 import torch
+import torch.nn.functional as F
 
 from nanogpt.model import load_gpt
-from nanogpt.train import get_batch, make_targets
+from nanogpt.train import get_batch, make_targets, weighted_loss
 from tests.conftest import run
 
 NANOGPT_CKPT_KEYS = {'model', 'optimizer', 'model_args', 'iter_num', 'best_val_loss', 'config'}
@@ -25,6 +26,22 @@ def test_batches_are_whole_sequences_with_padding_masked():
     ignore = torch.zeros(50, L - 1, dtype=torch.bool)
     ignore[:, 0] = True
     assert (make_targets(records, pad, ignore)[:, 0] == -1).all()
+
+
+def test_answer_weight_scales_only_the_digit_targets():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(4, 6, 12, generator=g)
+    targets = torch.randint(0, 12, (4, 6), generator=g)
+    targets[0, :2] = -1  # masked targets count for nothing, weighted or not
+    digits = torch.tensor([3, 4])
+    plain = F.cross_entropy(logits.view(-1, 12), targets.view(-1), ignore_index=-1)
+    assert torch.allclose(weighted_loss(logits, targets, digits, 1.0), plain)
+    ce = F.cross_entropy(logits.view(-1, 12), targets.view(-1), ignore_index=-1, reduction='none')
+    t = targets.view(-1)
+    is_digit, kept = (t == 3) | (t == 4), t >= 0
+    assert is_digit.any()
+    want = (ce[kept & ~is_digit].sum() + 10 * ce[is_digit].sum()) / ((kept & ~is_digit).sum() + 10 * is_digit.sum())
+    assert torch.allclose(weighted_loss(logits, targets, digits, 10.0), want)
 
 
 def test_training_checkpoints_and_resume(pipeline, tmp_path):

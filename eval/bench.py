@@ -1,0 +1,218 @@
+"""`make bench`: how fast the pipeline is on this machine. Prints a table and writes bench.json.
+
+    python -m eval.bench [--out_dir=out/mnist_vlm] [--data_dir=data/mnist_vlm] [--out=out/mnist_vlm/bench.json]
+
+Run it after `make all`, with nothing else busy: it times training steps itself.
+- train throughput: tokens/s and informative tokens/s (targets that are neither
+  padding nor the first letter of an unrelated record) of the trained run's
+  config with our loop, of the same model in a plain nanoGPT loop (random
+  windows of the flat token stream, no masking), and of the blog's model;
+- the frontier, test accuracy against wall time, from the ckpt_<iter>.pt trail
+  that `make eval` scored on the test set, and when it first reached 0.95,
+  0.98 and 0.99, in GPT seconds and in pipeline seconds (VQ-VAE + data + GPT);
+- inference: test digits classified per second, images generated (and
+  decoded) per second with and without the KV cache;
+- stages: wall time and peak RSS of each stage, from its run record.
+"""
+import json
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+import nanogpt.train as trainer
+from data.mnist_vlm.format import digit_ids, load_meta
+from eval.classify import load_split_codes
+from eval.tasks import classify, generate_codes
+from nanogpt.common import atomic_write, pick_device, resources
+from nanogpt.configurator import configure
+from nanogpt.model import GPT, GPTConfig, load_gpt
+from vqvae.model import load_vqvae
+
+# -----------------------------------------------------------------------------
+out_dir = 'out/mnist_vlm'
+data_dir = 'data/mnist_vlm'
+vqvae_dir = 'out/vqvae'
+judge_dir = 'out/judge'
+blog_config = 'config/train_mnist_vlm_blog.py'
+steps = 20  # timed training steps of each loop (the blog's model, 10x slower, gets a quarter)
+n_generate = 1000
+out = 'out/mnist_vlm/bench.json'
+device = 'auto'
+# -----------------------------------------------------------------------------
+THRESHOLDS = (0.95, 0.98, 0.99)
+
+
+def read_json(path, fix):
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {path} not found; {fix}")
+    with open(path) as f:
+        return json.load(f)
+
+
+def stage_resources(path):
+    """A stage's wall time and peak RSS from its run record; None where it left none (e.g. a judge made elsewhere)."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f).get('resources')
+
+
+def settings(overrides):
+    """nanogpt/train.py's defaults under a config's values: what that config trains."""
+    return {k: overrides.get(k, getattr(trainer, k)) for k in
+            ('n_layer', 'n_head', 'n_embd', 'dropout', 'bias', 'batch_size', 'learning_rate', 'weight_decay',
+             'beta1', 'beta2', 'grad_clip', 'answer_weight')}
+
+
+def config_file(path):
+    values = {}
+    exec(open(path).read(), {}, values)
+    return values
+
+
+def time_training(cfg, meta, dev, n_steps, plain):
+    """Seconds per step, tokens per step and informative tokens per step of `n_steps` timed steps."""
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    seq_len, pad_id = meta['seq_len'], meta['stoi'][meta['pad_char']]
+    model = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
+                          dropout=cfg['dropout'], block_size=seq_len - 1, vocab_size=meta['vocab_size'])).to(dev)
+    opt = model.configure_optimizers(cfg['weight_decay'], cfg['learning_rate'], (cfg['beta1'], cfg['beta2']),
+                                     dev.split(':')[0])
+    B, T = cfg['batch_size'], seq_len - 1
+    if plain:
+        # nanoGPT's loop: random windows of the memmapped stream, a Python loop over the rows, every target counts
+        stream = np.memmap(os.path.join(data_dir, 'train.bin'), dtype=np.uint16, mode='r')
+
+        def batch():
+            ix = torch.randint(len(stream) - T - 1, (B,), generator=gen)
+            x = torch.stack([torch.from_numpy(stream[i:i + T].astype(np.int64)) for i in ix.tolist()])
+            y = torch.stack([torch.from_numpy(stream[i + 1:i + 1 + T].astype(np.int64)) for i in ix.tolist()])
+            starts = (ix[:, None] + 1 + torch.arange(T)) % seq_len == 0  # a target that begins another record
+            return x.to(dev), y.to(dev), int(((y != pad_id) & ~starts).sum())
+    else:
+        records = trainer.load_records(data_dir, 'train', seq_len)
+        targets = trainer.make_targets(records, pad_id)
+
+        def batch():
+            x, y = trainer.get_batch(records, targets, B, gen)
+            return x.to(dev), y.to(dev), int((y >= 0).sum())
+    digits = torch.tensor(digit_ids(meta), device=dev)
+
+    def step():
+        x, y, useful = batch()
+        logits, loss = model(x, y)
+        if not plain and cfg['answer_weight'] != 1.0:
+            loss = trainer.weighted_loss(logits, y, digits, cfg['answer_weight'])
+        loss.backward()
+        if cfg['grad_clip']:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip'])
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return useful
+
+    for _ in range(2):
+        step()
+    t0, useful = time.perf_counter(), 0
+    for _ in range(n_steps):
+        useful += step()
+    if dev.startswith('cuda'):
+        torch.cuda.synchronize()
+    dt = (time.perf_counter() - t0) / n_steps
+    return dict(ms_per_step=round(dt * 1000, 1), tokens_per_s=round(B * T / dt), informative_tokens_per_s=round(
+        useful / n_steps / dt), model=f"{cfg['n_layer']}x{cfg['n_embd']}", batch_size=B)
+
+
+def frontier(trail, before_gpt):
+    """Test accuracy against wall time, one point per ckpt_<iter>.pt."""
+    return [dict(iter=it, gpt_seconds=round(t, 1), pipeline_seconds=round(t + before_gpt, 1), test_accuracy=acc)
+            for it, t, acc, *_ in trail]
+
+
+def time_to_accuracy(trail, before_gpt):
+    out = {}
+    for th in THRESHOLDS:
+        hit = next((row for row in trail if row[2] >= th), None)
+        out[str(th)] = None if hit is None else dict(iter=hit[0], gpt_seconds=round(hit[1], 1),
+                                                     pipeline_seconds=round(hit[1] + before_gpt, 1))
+    return out
+
+
+def time_inference(model, vq, meta, dev):
+    codes, _ = load_split_codes(data_dir, 'test')
+    t0 = time.perf_counter()
+    classify(model, codes, meta, dev)
+    out = dict(classify_images_per_s=round(len(codes) / (time.perf_counter() - t0)))
+    labels = np.repeat(np.arange(10), n_generate // 10)
+    for cache in (True, False):
+        t0 = time.perf_counter()
+        gen = generate_codes(model, labels, meta, dev, temperature=1.0, seed=0, use_cache=cache)
+        vq.decode(torch.from_numpy(gen).to(dev))
+        out[f"generate_images_per_s_{'with' if cache else 'without'}_kv_cache"] = round(
+            len(labels) / (time.perf_counter() - t0))
+    return out
+
+
+def table(b):
+    tp, rows = b['throughput'], []
+    rows += ["| train throughput | tokens/s | informative tokens/s | ms/step | vs plain loop |", "|---|---|---|---|---|"]
+    for name in ('default', 'plain_nanogpt_loop', 'blog_model'):
+        t = tp[name]
+        rows.append(f"| {name} ({t['model']}, batch {t['batch_size']}) | {t['tokens_per_s']:,} | "
+                    f"{t['informative_tokens_per_s']:,} | {t['ms_per_step']} | "
+                    f"{t['informative_tokens_per_s'] / tp['plain_nanogpt_loop']['informative_tokens_per_s']:.2f}x |")
+    rows += ["", "| iteration | GPT seconds | pipeline seconds | test accuracy |", "|---|---|---|---|"]
+    rows += [f"| {p['iter']} | {p['gpt_seconds']} | {p['pipeline_seconds']} | {p['test_accuracy']:.4f} |"
+             for p in b['frontier']]
+    rows += ["", "| test accuracy reached | iteration | GPT seconds | pipeline seconds |", "|---|---|---|---|"]
+    for th, hit in b['time_to_accuracy'].items():
+        rows.append(f"| {th} | " + ("not reached | - | - |" if hit is None else
+                                     f"{hit['iter']} | {hit['gpt_seconds']} | {hit['pipeline_seconds']} |"))
+    inf = b['inference']
+    rows += ["", "| inference | per second |", "|---|---|"] + [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in inf.items()]
+    rows += ["", "| stage | wall seconds | peak RSS MB |", "|---|---|---|"]
+    rows += [f"| {k} | {v['wall_seconds']} | {v['peak_rss_mb']} |" if v else f"| {k} | not recorded | - |"
+             for k, v in b['stages'].items()]
+    return '\n'.join(rows)
+
+
+def main():
+    config = configure(globals())
+    dev = pick_device(device)
+    meta = load_meta(data_dir)
+    model, ckpt = load_gpt(os.path.join(out_dir, 'ckpt.pt'), dev, meta['vocab_size'])
+    vq = load_vqvae(os.path.join(vqvae_dir, 'ckpt.pt'), dev)
+    results = read_json(os.path.join(out_dir, 'eval', 'results.json'), "run `make eval` first")
+    stages = {name: stage_resources(path) for name, path in (
+        ('vqvae', os.path.join(vqvae_dir, 'run.json')), ('data', os.path.join(data_dir, 'run.json')),
+        ('train', os.path.join(out_dir, 'run.json')), ('judge', os.path.join(judge_dir, 'run.json')))}
+    stages['eval'] = results.get('resources')
+    known = [s for s in stages.values() if s]
+    stages['all stages'] = dict(wall_seconds=round(sum(s['wall_seconds'] for s in known), 1),
+                                peak_rss_mb=max(s['peak_rss_mb'] for s in known)) if known else None
+
+    run_cfg = settings(ckpt['config'])
+    blog_cfg = settings(config_file(blog_config))
+    print(f"timing {steps} training steps of each loop on {dev}")
+    throughput = dict(default=time_training(run_cfg, meta, dev, steps, plain=False),
+                      plain_nanogpt_loop=time_training(run_cfg, meta, dev, steps, plain=True),
+                      blog_model=time_training(blog_cfg, meta, dev, max(1, steps // 4), plain=False))
+    before_gpt = sum(stages[k]['wall_seconds'] for k in ('vqvae', 'data') if stages[k])
+    bench = dict(machine=results['machine'], torch=torch.__version__, python=platform.python_version(),
+                 checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput,
+                 frontier=frontier(results['trail'], before_gpt),
+                 time_to_accuracy=time_to_accuracy(results['trail'], before_gpt),
+                 test_accuracy=results['classification']['accuracy'],
+                 inference=time_inference(model, vq, meta, dev), stages=stages, config=config)
+    bench['stages']['bench'] = resources()
+    atomic_write(out, lambda f: f.write(json.dumps(bench, indent=1).encode()))
+    print(f"machine: {bench['machine']}, torch {bench['torch']}\n")
+    print(table(bench))
+    print(f"\nwrote {out}")
+
+
+if __name__ == '__main__':
+    main()
