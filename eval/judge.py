@@ -1,6 +1,6 @@
 """The judge: a small CNN digit classifier, the ruler for generated digits.
 
-    python -m eval.judge [--out=out/judge/ckpt.pt] [--epochs=3]
+    python -m eval.judge [--out=out/judge/ckpt.pt] [--epochs=2]
 
 Trained on MNIST train[0:50000], early-stopped on train[50000:60000], never on
 test, and never tuned to a VLM run. Cached: a second call loads the checkpoint.
@@ -45,7 +45,7 @@ def batched(fn, images, device, batch=2000):
     return torch.cat([fn(x[i:i + batch].to(device)).cpu() for i in range(0, len(x), batch)]).numpy()
 
 
-def train_judge(path, device='cpu', epochs=3, batch_size=128, seed=0):
+def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     x, y = (torch.from_numpy(a.copy()) for a in load_split('train'))
@@ -91,7 +91,7 @@ def load_judge(path='out/judge/ckpt.pt', device='cpu', train_if_missing=True):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', default='out/judge/ckpt.pt')
-    ap.add_argument('--epochs', type=int, default=3)
+    ap.add_argument('--epochs', type=int, default=2)
     ap.add_argument('--device', default='auto')
     a = ap.parse_args()
     dev = pick_device(a.device)

@@ -40,7 +40,7 @@ def judge_reads(judge, images, device='cpu'):
 
 def reconstruction_ceiling(judge, vq, images, labels, device='cpu'):
     """What the tokenizer allows at best: judge accuracy, MSE and FID of VQ-VAE reconstructions."""
-    x = torch.from_numpy(np.ascontiguousarray(images))
+    x = torch.from_numpy(np.array(images))  # a writable copy: torch warns on read-only buffers
     recon = np.concatenate([vq.decode(vq.encode(x[i:i + 2000].to(device))).cpu().numpy()
                             for i in range(0, len(x), 2000)])
     recon_u8 = np.round(recon * 255).astype(np.uint8)
