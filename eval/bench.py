@@ -25,9 +25,10 @@ import torch
 import nanogpt.train as trainer
 from data.mnist_vlm.format import digit_ids, load_meta
 from eval.classify import load_split_codes
-from eval.tasks import classify, generate_codes
+from eval.generate import draw
+from eval.tasks import classify
 from nanogpt.common import atomic_write, pick_device, resources
-from nanogpt.configurator import configure
+from nanogpt.configurator import config_keys, configure
 from nanogpt.model import GPT, GPTConfig, load_gpt
 from vqvae.model import load_vqvae
 
@@ -60,17 +61,11 @@ def stage_resources(path):
         return json.load(f).get('resources')
 
 
-def settings(overrides):
-    """nanogpt/train.py's defaults under a config's values: what that config trains."""
-    return {k: overrides.get(k, getattr(trainer, k)) for k in
-            ('n_layer', 'n_head', 'n_embd', 'dropout', 'bias', 'batch_size', 'learning_rate', 'weight_decay',
-             'beta1', 'beta2', 'grad_clip', 'answer_weight')}
-
-
-def config_file(path):
-    values = {}
-    exec(open(path).read(), {}, values)
-    return values
+def train_settings(config_files):
+    """nanogpt/train.py's settings under config files: what those files train."""
+    g = {k: getattr(trainer, k) for k in config_keys(vars(trainer))}
+    configure(g, config_files)
+    return g
 
 
 def time_training(cfg, meta, dev, n_steps, plain):
@@ -149,8 +144,7 @@ def time_inference(model, vq, meta, dev):
     labels = np.repeat(np.arange(10), n_generate // 10)
     for cache in (True, False):
         t0 = time.perf_counter()
-        gen = generate_codes(model, labels, meta, dev, temperature=1.0, seed=0, use_cache=cache)
-        vq.decode(torch.from_numpy(gen).to(dev))
+        draw(model, vq, meta, labels, dev, 1.0, 0, True, 0, use_cache=cache)
         out[f"generate_images_per_s_{'with' if cache else 'without'}_kv_cache"] = round(
             len(labels) / (time.perf_counter() - t0))
     return out
@@ -194,8 +188,8 @@ def main():
     stages['all stages'] = dict(wall_seconds=round(sum(s['wall_seconds'] for s in known), 1),
                                 peak_rss_mb=max(s['peak_rss_mb'] for s in known)) if known else None
 
-    run_cfg = settings(ckpt['config'])
-    blog_cfg = settings(config_file(blog_config))
+    run_cfg = {**train_settings([]), **ckpt['config']}
+    blog_cfg = train_settings([blog_config])
     print(f"timing {steps} training steps of each loop on {dev}")
     throughput = dict(default=time_training(run_cfg, meta, dev, steps, plain=False),
                       plain_nanogpt_loop=time_training(run_cfg, meta, dev, steps, plain=True),

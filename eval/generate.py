@@ -38,9 +38,10 @@ judge_ckpt = 'out/judge/ckpt.pt'
 # -----------------------------------------------------------------------------
 
 
-def draw(model, vq, meta, labels, device, temperature, top_k, constrained, seed):
+def draw(model, vq, meta, labels, device, temperature, top_k, constrained, seed, use_cache=True):
     """Generate one image per label: (codes (N, T), images uint8 (N, 28, 28), well-formed mask (N,))."""
-    codes = generate_codes(model, labels, meta, device, temperature, top_k or None, constrained, seed=seed)
+    codes = generate_codes(model, labels, meta, device, temperature, top_k or None, constrained, seed=seed,
+                           use_cache=use_cache)
     ok = (codes >= 0).all(1)
     images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
     if ok.any():

@@ -86,8 +86,8 @@ def markdown(r):
         "",
         "| images | judge accuracy | FID | distinct token strings | in train.txt verbatim | well formed |",
         "|---|---|---|---|---|---|",
-        gen_row(f"generated, T={temperature}" + (f", top_k={top_k}" if top_k else ''), gen['t']),
-        gen_row(f"generated, T={low_temperature}" + (f", top_k={top_k}" if top_k else ''), gen['low_t']),
+        *(gen_row(f"generated, T={gen[k]['temperature']}" + (f", top_k={top_k}" if top_k else ''), gen[k])
+          for k in ('t', 'low_t')),
         gen_row("generated, greedy", gen['greedy']),
         f"| VQ-VAE reconstructions of the test set (the ceiling) | {ceil['judge_accuracy']:.4f} | {ceil['fid']:.2f} "
         f"| - | - | - |",
