@@ -80,11 +80,12 @@ def main():
     if score:
         from data.mnist import load_split
         from eval.judge import load_judge
-        from eval.scores import generation_scores, train_image_strings
+        from eval.scores import generation_scores, judge_features, train_image_strings
         judge = load_judge(judge_ckpt, dev)
         test_images, test_labels = load_split('test')
         train_strings = train_image_strings(data_dir, meta['tokens_per_image'])
-        res['scores'] = generation_scores(judge, images, labels, codes, test_images, test_labels, train_strings,
+        real_feats = judge_features(judge, test_images, dev)
+        res['scores'] = generation_scores(judge, images, labels, codes, real_feats, test_labels, train_strings,
                                           meta['image_alphabet'], dev)
         sc = res['scores']
         print(f"judge accuracy {sc['judge_accuracy']:.4f}, FID {sc['fid']:.2f}, {sc['distinct']} distinct, "

@@ -22,7 +22,7 @@ from eval.classify import accuracy_trail, evaluate, load_split_codes, plot_trail
 from eval.generate import draw
 from eval.judge import batched, load_judge
 from eval.pictures import confusion_heatmap, side_by_side, tile, token_histograms
-from eval.scores import generation_scores, real_floor, reconstruction_ceiling, train_image_strings
+from eval.scores import generation_scores, judge_features, real_floor, reconstruction_ceiling, train_image_strings
 from nanogpt.common import pick_device, resources
 from nanogpt.configurator import configure
 from nanogpt.model import load_gpt
@@ -143,10 +143,11 @@ def main():
     judge = load_judge(judge_ckpt, dev)
     judge_acc = float((batched(judge, test_images, dev).argmax(1) == test_labels).mean())
     print(f"judge test accuracy {judge_acc:.4f}")
-    recon, ceiling = reconstruction_ceiling(judge, vq, test_images, test_labels, dev)
+    real_feats = judge_features(judge, test_images, dev)
+    recon, ceiling = reconstruction_ceiling(judge, vq, test_images, test_labels, real_feats, dev)
     side_by_side([tile(test_images[:100], 10), tile(recon[:100], 10)], ['test digits', 'VQ-VAE reconstructions'],
                  os.path.join(eval_dir, 'reconstructions.png'))
-    floor = real_floor(judge, test_images, dev)
+    floor = real_floor(real_feats)
     train_strings = train_image_strings(data_dir, meta['tokens_per_image'])
 
     gen_labels = np.repeat(np.arange(10), n_per_digit)
@@ -155,7 +156,7 @@ def main():
         t0 = time.time()
         gcodes, images, _ = draw(model, vq, meta, gen_labels, dev, temp, top_k, True, seed)
         seconds = time.time() - t0
-        generation[key] = generation_scores(judge, images, gen_labels, gcodes, test_images, test_labels,
+        generation[key] = generation_scores(judge, images, gen_labels, gcodes, real_feats, test_labels,
                                             train_strings, meta['image_alphabet'], dev)
         generation[key].update(temperature=temp, seconds=seconds)
         g = generation[key]

@@ -38,31 +38,30 @@ def judge_reads(judge, images, device='cpu'):
     return batched(judge, images, device).argmax(1)
 
 
-def reconstruction_ceiling(judge, vq, images, labels, device='cpu'):
-    """What the tokenizer allows at best: judge accuracy, MSE and FID of VQ-VAE reconstructions."""
+def reconstruction_ceiling(judge, vq, images, labels, real_feats, device='cpu'):
+    """What the tokenizer allows at best: judge accuracy, MSE and FID of VQ-VAE reconstructions.
+    real_feats: judge_features of `images`, computed once by the caller for every score."""
     x = torch.from_numpy(np.array(images))  # a writable copy: torch warns on read-only buffers
     recon = np.concatenate([vq.decode(vq.encode(x[i:i + 2000].to(device))).cpu().numpy()
                             for i in range(0, len(x), 2000)])
     recon_u8 = np.round(recon * 255).astype(np.uint8)
-    real = judge_features(judge, images, device)
     return recon_u8, dict(judge_accuracy=float((judge_reads(judge, recon_u8, device) == labels).mean()),
                           mse=float(((recon - images / 255.0) ** 2).mean()),
-                          fid=frechet_distance(judge_features(judge, recon_u8, device), real))
+                          fid=frechet_distance(judge_features(judge, recon_u8, device), real_feats))
 
 
-def real_floor(judge, images, device='cpu', seed=0):
+def real_floor(real_feats, seed=0):
     """FID between two random halves of the real test set: the smallest value sampling noise allows."""
-    idx = np.random.default_rng(seed).permutation(len(images))
-    feats = judge_features(judge, images, device)
+    idx = np.random.default_rng(seed).permutation(len(real_feats))
     half = len(idx) // 2
-    return frechet_distance(feats[idx[:half]], feats[idx[half:]])
+    return frechet_distance(real_feats[idx[:half]], real_feats[idx[half:]])
 
 
-def generation_scores(judge, images, labels, codes, real_images, real_labels, train_strings, alphabet, device='cpu'):
-    """Scores of generated images (uint8 (N, 28, 28)) drawn for prompted `labels`."""
+def generation_scores(judge, images, labels, codes, real_feats, real_labels, train_strings, alphabet, device='cpu'):
+    """Scores of generated images (uint8 (N, 28, 28)) drawn for prompted `labels`, against the judge
+    features of real digits (real_feats) and their labels."""
     read = judge_reads(judge, images, device)
     feats = judge_features(judge, images, device)
-    real = judge_features(judge, real_images, device)
     strings = [''.join(alphabet[c] for c in row) if (row >= 0).all() else None for row in codes]
     per_digit = []
     for d in range(10):
@@ -71,11 +70,11 @@ def generation_scores(judge, images, labels, codes, real_images, real_labels, tr
         per_digit.append(dict(
             digit=d, n=int(m.sum()), judge_accuracy=float((read[m] == d).mean()),
             distinct=len(set(s)),
-            fid=frechet_distance(feats[m], real[real_labels == d]) if m.sum() > 1 else float('nan')))
+            fid=frechet_distance(feats[m], real_feats[real_labels == d]) if m.sum() > 1 else float('nan')))
     return dict(
         n=len(labels), judge_accuracy=float((read == labels).mean()),
         well_formed=float(np.mean([s is not None for s in strings])),
         distinct=len(set(strings)), distinct_fraction=len(set(strings)) / max(1, len(strings)),
-        fid=frechet_distance(feats, real),
+        fid=frechet_distance(feats, real_feats),
         memorised=float(np.mean([s in train_strings for s in strings])),
         per_digit=per_digit)

@@ -27,6 +27,7 @@ vqvae_ckpt = 'out/vqvae/ckpt.pt'
 out_dir = 'data/mnist_vlm'
 both_forms = True  # every image in both task forms; False: the blog's one random form per image
 augment_copies = 0  # extra copies of every training image, randomly shifted and rotated, then tokenised
+augment_generation = False  # False: the copies teach reading only, so the model learns to draw real, upright digits
 max_shift = 2.0     # pixels
 max_rotate = 10.0   # degrees
 seed = 1337
@@ -64,15 +65,18 @@ def main():
             os.remove(os.path.join(out_dir, name))
     for split in ('train', 'val', 'test'):
         images, labels = load_split(split)
+        n_real = len(images)
         if split == 'train' and augment_copies:
             images = np.concatenate([images] + [augment(images, rng) for _ in range(augment_copies)])
             labels = np.tile(labels, augment_copies + 1)
         codes = encode_images(vq, images)
         lines = []
-        for row, label in zip(codes, labels):
+        for i, (row, label) in enumerate(zip(codes, labels)):
             letters = ''.join(alphabet[c] for c in row)
             forms = (classification_text, generation_text)
-            if not both_forms:
+            if i >= n_real and not augment_generation:
+                forms = forms[:1]
+            elif not both_forms:
                 forms = (forms[rng.integers(2)],)
             lines += [f(letters, int(label)).ljust(seq_len, PAD) for f in forms]
         assert all(len(line) == seq_len for line in lines), "every sequence must have the same length"

@@ -63,6 +63,16 @@ def test_prepare_writes_both_forms_and_is_deterministic(pipeline, tmp_path):
     single = open(os.path.join(one, 'train.txt')).read().splitlines()
     assert len(single) == 300 and {l[:6] for l in single} == {'image:', 'number'}
 
+    for gen, n in ((False, 3 * 300), (True, 4 * 300)):
+        aug = str(tmp_path / f'aug{gen}')
+        run('data.mnist_vlm.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={aug}',
+            '--augment_copies=1', f'--augment_generation={gen}', env_extra=pipeline['env'])
+        augmented = open(os.path.join(aug, 'train.txt'), encoding='utf-8').read().splitlines()
+        assert len(augmented) == n and augmented[:600] == lines
+        # the copies are new images (other letters), read in either form only when asked
+        assert {l[:6] for l in augmented[600:]} == ({'image:', 'number'} if gen else {'image:'})
+        assert len(set(augmented[600:]) - set(lines)) > 250
+
 
 def test_prepare_without_a_vqvae_says_what_to_do(tmp_path, tiny_mnist):
     p = run('data.mnist_vlm.prepare', f'--vqvae_ckpt={tmp_path}/none.pt', f'--out_dir={tmp_path}/d', check=False)

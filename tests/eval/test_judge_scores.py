@@ -6,7 +6,7 @@ import pytest
 
 from data.mnist import load_split
 from eval.judge import load_judge
-from eval.scores import frechet_distance, generation_scores
+from eval.scores import frechet_distance, generation_scores, judge_features
 from tests.conftest import run
 
 
@@ -34,8 +34,9 @@ def test_scores_judge_the_images_not_the_labels(judge, pipeline, monkeypatch):
     monkeypatch.setenv('MNIST_DIR', pipeline['mnist'])
     images, labels = load_split('test')
     codes = np.zeros((len(labels), 16), dtype=np.int64)
-    real = generation_scores(judge, images, labels, codes, images, labels, set(), 'A' * 26)
-    blank = generation_scores(judge, np.zeros_like(images), labels, codes, images, labels, {'A' * 16}, 'A' * 26)
+    feats = judge_features(judge, images)
+    real = generation_scores(judge, images, labels, codes, feats, labels, set(), 'A' * 26)
+    blank = generation_scores(judge, np.zeros_like(images), labels, codes, feats, labels, {'A' * 16}, 'A' * 26)
     assert real['judge_accuracy'] > 0.8 and blank['judge_accuracy'] <= 0.2  # same labels, different pictures
     assert real['fid'] < 1e-3 and blank['fid'] > 1.0
     assert blank['memorised'] == 1.0 and blank['distinct'] == 1 and len(real['per_digit']) == 10
