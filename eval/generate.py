@@ -2,6 +2,7 @@
 
     python -m eval.generate [--out_dir=out/mnist_vlm] [--temperature=1.0] [--top_k=0] [--n_per_digit=10]
     python -m eval.generate --score --n_per_digit=100   # and judge them (see eval/scores.py)
+    python -m eval.generate --guidance=1.0               # classifier-free guidance (eval/tasks.py)
 
 Decoding is batched and constrained to image letters after 'image:', so every
 sequence is well formed. Writes a grid PNG (a row per digit) and the images as
@@ -29,6 +30,7 @@ ckpt = 'ckpt.pt'  # file name inside out_dir
 n_per_digit = 10
 temperature = 1.0
 top_k = 0  # 0: no top-k cut
+guidance = 0.0  # classifier-free guidance weight (eval/tasks.py); 0: plain sampling
 constrained = True
 seed = 1337
 device = 'auto'
@@ -38,10 +40,10 @@ judge_ckpt = 'out/judge/ckpt.pt'
 # -----------------------------------------------------------------------------
 
 
-def draw(model, vq, meta, labels, device, temperature, top_k, constrained, seed, use_cache=True):
+def draw(model, vq, meta, labels, device, temperature, top_k, constrained, seed, use_cache=True, guidance=0.0):
     """Generate one image per label: (codes (N, T), images uint8 (N, 28, 28), well-formed mask (N,))."""
     codes = generate_codes(model, labels, meta, device, temperature, top_k or None, constrained, seed=seed,
-                           use_cache=use_cache)
+                           use_cache=use_cache, guidance=guidance)
     ok = (codes >= 0).all(1)
     images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
     if ok.any():
@@ -70,13 +72,13 @@ def main():
                          f"codes but {data_dir} holds {meta['tokens_per_image']} from {meta['num_codes']}; "
                          "pass the VQ-VAE the data was prepared with")
     labels = np.repeat(np.arange(10), n_per_digit)
-    codes, images, ok = draw(model, vq, meta, labels, dev, temperature, top_k, constrained, seed)
+    codes, images, ok = draw(model, vq, meta, labels, dev, temperature, top_k, constrained, seed, guidance=guidance)
     eval_dir = os.path.join(out_dir, 'eval')
     os.makedirs(eval_dir, exist_ok=True)
     save_grid(images, 10, os.path.join(eval_dir, f'{name}.png'))
     np.savez(os.path.join(eval_dir, f'{name}.npz'), images=images, labels=labels, codes=codes)
     res = dict(n=len(labels), well_formed=float(ok.mean()), temperature=temperature, top_k=top_k,
-               constrained=constrained, distinct=int(len({tuple(c) for c in codes})), config=config)
+               guidance=guidance, constrained=constrained, distinct=int(len({tuple(c) for c in codes})), config=config)
     if score:
         from data.mnist import load_split
         from eval.judge import load_judge

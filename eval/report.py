@@ -4,8 +4,8 @@
 
 Classification of all test digits (accuracy with 95% CI, per digit, confusions,
 free-decoding answers), accuracy over training, generation scored by the judge
-(T=1.0, T=0.7 and greedy: judge accuracy, FID in judge features, diversity,
-memorisation) against the tokenizer's ceiling, and the pictures. Writes
+(T=1.0, T=0.7, T=1.0 with classifier-free guidance and greedy: judge accuracy,
+FID in judge features, diversity, memorisation) against the tokenizer's ceiling, and the pictures. Writes
 out_dir/eval/report.md and results.json.
 """
 import json
@@ -36,6 +36,7 @@ judge_ckpt = 'out/judge/ckpt.pt'
 n_per_digit = 100  # generated images per digit, for the scores
 temperature = 1.0
 low_temperature = 0.7  # a second, sharper sampling temperature, also scored
+guidance = 1.0  # a third scored draw: `temperature` with classifier-free guidance of this weight
 top_k = 0
 seed = 1337
 device = 'auto'
@@ -86,8 +87,9 @@ def markdown(r):
         "",
         "| images | judge accuracy | FID | distinct token strings | in train.txt verbatim | well formed |",
         "|---|---|---|---|---|---|",
-        *(gen_row(f"generated, T={gen[k]['temperature']}" + (f", top_k={top_k}" if top_k else ''), gen[k])
-          for k in ('t', 'low_t')),
+        *(gen_row(f"generated, T={gen[k]['temperature']}" + (f", top_k={top_k}" if top_k else '')
+                  + (f", guidance {gen[k]['guidance']}" if gen[k]['guidance'] else ''), gen[k])
+          for k in ('t', 'low_t', 'guided')),
         gen_row("generated, greedy", gen['greedy']),
         f"| VQ-VAE reconstructions of the test set (the ceiling) | {ceil['judge_accuracy']:.4f} | {ceil['fid']:.2f} "
         f"| - | - | - |",
@@ -152,15 +154,16 @@ def main():
 
     gen_labels = np.repeat(np.arange(10), n_per_digit)
     generation = {}
-    for key, temp in (('t', temperature), ('low_t', low_temperature), ('greedy', 0.0)):
+    for key, temp, w in (('t', temperature, 0.0), ('low_t', low_temperature, 0.0), ('guided', temperature, guidance),
+                         ('greedy', 0.0, 0.0)):
         t0 = time.time()
-        gcodes, images, _ = draw(model, vq, meta, gen_labels, dev, temp, top_k, True, seed)
+        gcodes, images, _ = draw(model, vq, meta, gen_labels, dev, temp, top_k, True, seed, guidance=w)
         seconds = time.time() - t0
         generation[key] = generation_scores(judge, images, gen_labels, gcodes, real_feats, test_labels,
                                             train_strings, meta['image_alphabet'], dev)
-        generation[key].update(temperature=temp, seconds=seconds)
+        generation[key].update(temperature=temp, guidance=w, seconds=seconds)
         g = generation[key]
-        print(f"generation T={temp}: judge accuracy {g['judge_accuracy']:.4f}, FID {g['fid']:.2f}, "
+        print(f"generation T={temp}" + (f", guidance {w}" if w else '') + f": judge accuracy {g['judge_accuracy']:.4f}, FID {g['fid']:.2f}, "
               f"{g['distinct']} distinct of {g['n']}, memorised {g['memorised']:.2%} ({seconds:.1f}s)")
         if key == 't':
             np.savez(os.path.join(eval_dir, 'generated.npz'), images=images, labels=gen_labels, codes=gcodes)

@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from data.mnist_vlm.format import classification_prompts, digit_ids, generation_prompts, image_ids
+from data.mnist_vlm.format import CLS_PREFIX, classification_prompts, digit_ids, encode, generation_prompts, image_ids
 
 
 @torch.no_grad()
@@ -26,8 +26,10 @@ def classify(model, codes, meta, device='cpu', batch_size=2000):
 
 @torch.no_grad()
 def generate_codes(model, labels, meta, device='cpu', temperature=1.0, top_k=None, constrained=True,
-                   batch_size=1000, seed=None, use_cache=True):
-    """Draw one image per label: returns codes (N, T) (-1 where the model wrote a non-image character)."""
+                   batch_size=1000, seed=None, use_cache=True, guidance=0.0):
+    """Draw one image per label: returns codes (N, T) (-1 where the model wrote a non-image character).
+    guidance > 0 guides 'number:d, image:' away from the model's unconditional 'image:' stream, which
+    it learned from the reading form (classifier-free guidance, no extra training)."""
     T = meta['tokens_per_image']
     img = torch.tensor(image_ids(meta))
     mask = torch.zeros(meta['vocab_size'], dtype=torch.bool)
@@ -40,7 +42,8 @@ def generate_codes(model, labels, meta, device='cpu', temperature=1.0, top_k=Non
     out = []
     for i in range(0, len(prompts), batch_size):
         p = prompts[i:i + batch_size].to(device)
+        free = torch.tensor(encode(CLS_PREFIX, meta['stoi']), device=device).repeat(len(p), 1)
         seq = model.generate(p, T, temperature=temperature, top_k=top_k, allowed=allowed, use_cache=use_cache,
-                             generator=gen)
+                             generator=gen, guidance=guidance, uncond=free)
         out.append(lookup[seq[:, p.shape[1]:].cpu()])
     return torch.cat(out).numpy() if out else np.zeros((0, T), dtype=np.int64)

@@ -156,21 +156,31 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, allowed=None, use_cache=True,
-                 generator=None):
+                 generator=None, guidance=0.0, uncond=None):
         """Continue each row of idx by max_new_tokens tokens.
 
         allowed: optional function (step) -> bool mask over the vocabulary; tokens
         outside it are never drawn (constrained decoding). temperature 0 is greedy.
+        guidance > 0 is classifier-free guidance: `uncond` holds the same rows without their
+        condition (e.g. 'image:' for 'number:7, image:'), continued with the same tokens, and the
+        next token is drawn from log p(x|c) + guidance * (log p(x|c) - log p(x)), then temperature.
         """
-        caches = [[] for _ in self.transformer.h] if use_cache else None
-        out, pos0, step_input = idx, 0, idx
+        streams = [idx, uncond] if guidance else [idx]
+        caches = [[[] for _ in self.transformer.h] if use_cache else None for _ in streams]
+        pos0, inputs = [0] * len(streams), list(streams)
         for step in range(max_new_tokens):
-            if use_cache:
-                logits, _ = self(step_input, caches=caches, pos0=pos0)
-                pos0 += step_input.shape[1]
-            else:
-                logits, _ = self(out[:, -self.config.block_size:])
-            logits = logits[:, -1, :].float()
+            last = []
+            for i, seq in enumerate(streams):
+                if use_cache:
+                    logits, _ = self(inputs[i], caches=caches[i], pos0=pos0[i])
+                    pos0[i] += inputs[i].shape[1]
+                else:
+                    logits, _ = self(seq[:, -self.config.block_size:])
+                last.append(logits[:, -1, :].float())
+            logits = last[0]
+            if guidance:
+                cond, free = last[0].log_softmax(-1), last[1].log_softmax(-1)
+                logits = cond + guidance * (cond - free)
             if allowed is not None:
                 logits = logits.masked_fill(~allowed(step).to(logits.device), float('-inf'))
             if temperature == 0:
@@ -181,9 +191,9 @@ class GPT(nn.Module):
                     v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
                     logits = logits.masked_fill(logits < v[:, [-1]], float('-inf'))
                 nxt = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
-            out = torch.cat([out, nxt], 1)
-            step_input = nxt
-        return out
+            streams = [torch.cat([seq, nxt], 1) for seq in streams]
+            inputs = [nxt] * len(streams)
+        return streams[0]
 
 
 def load_gpt(path, device='cpu', vocab_size=None):

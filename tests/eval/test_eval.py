@@ -31,6 +31,8 @@ def test_trained_model_reads_and_draws(pipeline):
     assert acc > 0.5  # chance is 0.1; 120 test digits make this a real check
     codes = generate_codes(model, np.arange(10).repeat(3), meta, temperature=1.0, seed=0)
     assert codes.shape == (30, 16) and (codes >= 0).all() and codes.max() < 26
+    guided = generate_codes(model, np.arange(10).repeat(3), meta, temperature=1.0, seed=0, guidance=1.0)
+    assert guided.shape == (30, 16) and (guided >= 0).all() and not np.array_equal(guided, codes)
 
 
 def test_constrained_decoding_is_well_formed_even_untrained():

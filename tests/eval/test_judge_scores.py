@@ -50,8 +50,9 @@ def test_report_has_every_field(report):
         assert key in r
     for g in r['generation'].values():
         assert {'judge_accuracy', 'fid', 'distinct', 'memorised', 'per_digit', 'well_formed'} <= set(g)
-    assert set(r['generation']) == {'t', 'low_t', 'greedy'}
-    assert [r['generation'][k]['temperature'] for k in ('t', 'low_t', 'greedy')] == [1.0, 0.7, 0.0]
+    assert set(r['generation']) == {'t', 'low_t', 'guided', 'greedy'}
+    assert [r['generation'][k]['temperature'] for k in ('t', 'low_t', 'guided', 'greedy')] == [1.0, 0.7, 1.0, 0.0]
+    assert [r['generation'][k]['guidance'] for k in ('t', 'low_t', 'guided', 'greedy')] == [0.0, 0.0, 1.0, 0.0]
     assert r['generation']['t']['well_formed'] == 1.0 and r['generation']['t']['n'] == 100
     assert set(r['tokenizer_ceiling']) == {'judge_accuracy', 'mse', 'fid'}
     for png in ('accuracy_vs_iter', 'generated_first_last', 'reconstructions', 'confusion', 'token_histograms'):

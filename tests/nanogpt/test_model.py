@@ -57,3 +57,18 @@ def test_constrained_generation_only_draws_allowed_tokens():
     mask[[3, 7]] = True
     out = m.generate(torch.zeros(50, 1, dtype=torch.long), 10, temperature=2.0, allowed=lambda step: mask)
     assert set(out[:, 1:].flatten().tolist()) <= {3, 7}
+
+
+def test_guidance_sharpens_towards_the_condition_and_is_off_without_a_difference():
+    m = small(n_layer=2)
+    x, free = torch.randint(20, (40, 4)), torch.randint(20, (40, 2))
+    plain = m.generate(x, 6, temperature=0)
+    # an unconditional stream that is the prompt itself adds nothing: log p(x|c) - log p(x) = 0
+    assert torch.equal(m.generate(x, 6, temperature=0, guidance=2.0, uncond=x), plain)
+    guided = m.generate(x, 6, temperature=0, guidance=2.0, uncond=free)
+    assert torch.equal(m.generate(x, 6, temperature=0, guidance=2.0, uncond=free, use_cache=False), guided)
+    assert not torch.equal(guided, plain)
+    # the first guided token maximises log p(t|x) + 2 (log p(t|x) - log p(t|free))
+    cond = m(x)[0][:, -1].log_softmax(-1)
+    expect = (3 * cond - 2 * m(free)[0][:, -1].log_softmax(-1)).argmax(-1)
+    assert torch.equal(guided[:, 4], expect)
