@@ -1,7 +1,8 @@
 """Draw digits: python -m eval.draw 7 --n 16 --out sevens.png
 
 Prompts 'number:7, image:', samples the image letters (constrained to the image
-alphabet) and decodes them with the VQ-VAE into a grid PNG.
+alphabet, with classifier-free guidance 1.0 unless --guidance=0) and decodes them
+with the VQ-VAE into a grid PNG.
 """
 import argparse
 import os
@@ -22,6 +23,7 @@ def main():
     ap.add_argument('--out', default='digits.png')
     ap.add_argument('--temperature', type=float, default=1.0)
     ap.add_argument('--top_k', type=int, default=0)
+    ap.add_argument('--guidance', type=float, default=1.0, help='classifier-free guidance weight; 0: plain sampling')
     ap.add_argument('--seed', type=int, default=1337)
     ap.add_argument('--out_dir', default='out/mnist_vlm')
     ap.add_argument('--data_dir', default='data/mnist_vlm')
@@ -34,7 +36,8 @@ def main():
     meta = load_meta(a.data_dir)
     model, _ = load_gpt(os.path.join(a.out_dir, 'ckpt.pt'), dev, meta['vocab_size'])
     vq = load_vqvae(a.vqvae_ckpt, dev)
-    _, images, ok = draw(model, vq, meta, np.full(a.n, a.digit), dev, a.temperature, a.top_k, True, a.seed)
+    _, images, ok = draw(model, vq, meta, np.full(a.n, a.digit), dev, a.temperature, a.top_k, True, a.seed,
+                         guidance=a.guidance)
     rows = max(1, int(np.sqrt(a.n)))
     save_grid(images, rows, a.out)
     print(f"drew {a.n} x {a.digit} ({ok.mean():.0%} well formed) -> {a.out}")
