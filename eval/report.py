@@ -20,9 +20,10 @@ from data.mnist import load_split
 from data.mnist_vlm.format import load_meta
 from eval.classify import accuracy_trail, evaluate, load_split_codes, plot_trail, print_result, snapshots
 from eval.generate import draw
-from eval.judge import batched, load_judge
+from eval.judge import load_judge
 from eval.pictures import confusion_heatmap, side_by_side, tile, token_histograms
-from eval.scores import generation_scores, judge_features, real_floor, reconstruction_ceiling, train_image_strings
+from eval.scores import (generation_scores, judge_features, judge_reads, real_floor, reconstruction_ceiling,
+                         train_image_strings)
 from nanogpt.common import pick_device, resources
 from nanogpt.configurator import configure
 from nanogpt.model import load_gpt
@@ -143,9 +144,9 @@ def main():
     token_histograms(codes, labels, meta['num_codes'], meta['image_alphabet'], os.path.join(eval_dir, 'token_histograms.png'))
 
     judge = load_judge(judge_ckpt, dev)
-    judge_acc = float((batched(judge, test_images, dev).argmax(1) == test_labels).mean())
-    print(f"judge test accuracy {judge_acc:.4f}")
     real_feats = judge_features(judge, test_images, dev)
+    judge_acc = float((judge_reads(judge, real_feats, dev) == test_labels).mean())
+    print(f"judge test accuracy {judge_acc:.4f}")
     recon, ceiling = reconstruction_ceiling(judge, vq, test_images, test_labels, real_feats, dev)
     side_by_side([tile(test_images[:100], 10), tile(recon[:100], 10)], ['test digits', 'VQ-VAE reconstructions'],
                  os.path.join(eval_dir, 'reconstructions.png'))
@@ -163,7 +164,8 @@ def main():
                                             train_strings, meta['image_alphabet'], dev)
         generation[key].update(temperature=temp, guidance=w, seconds=seconds)
         g = generation[key]
-        print(f"generation T={temp}" + (f", guidance {w}" if w else '') + f": judge accuracy {g['judge_accuracy']:.4f}, FID {g['fid']:.2f}, "
+        print(f"generation T={temp}" + (f", guidance {w}" if w else '')
+              + f": judge accuracy {g['judge_accuracy']:.4f}, FID {g['fid']:.2f}, "
               f"{g['distinct']} distinct of {g['n']}, memorised {g['memorised']:.2%} ({seconds:.1f}s)")
         if key == 't':
             np.savez(os.path.join(eval_dir, 'generated.npz'), images=images, labels=gen_labels, codes=gcodes)

@@ -34,8 +34,10 @@ def judge_features(judge, images, device='cpu'):
     return batched(judge.features, images, device)
 
 
-def judge_reads(judge, images, device='cpu'):
-    return batched(judge, images, device).argmax(1)
+@torch.no_grad()
+def judge_reads(judge, feats, device='cpu'):
+    """The digit the judge reads from its features (judge_features): no second pass over the images."""
+    return judge.head(torch.from_numpy(feats).to(device)).argmax(1).cpu().numpy()
 
 
 def reconstruction_ceiling(judge, vq, images, labels, real_feats, device='cpu'):
@@ -45,9 +47,10 @@ def reconstruction_ceiling(judge, vq, images, labels, real_feats, device='cpu'):
     recon = np.concatenate([vq.decode(vq.encode(x[i:i + 2000].to(device))).cpu().numpy()
                             for i in range(0, len(x), 2000)])
     recon_u8 = np.round(recon * 255).astype(np.uint8)
-    return recon_u8, dict(judge_accuracy=float((judge_reads(judge, recon_u8, device) == labels).mean()),
+    feats = judge_features(judge, recon_u8, device)
+    return recon_u8, dict(judge_accuracy=float((judge_reads(judge, feats, device) == labels).mean()),
                           mse=float(((recon - images / 255.0) ** 2).mean()),
-                          fid=frechet_distance(judge_features(judge, recon_u8, device), real_feats))
+                          fid=frechet_distance(feats, real_feats))
 
 
 def real_floor(real_feats, seed=0):
@@ -60,8 +63,8 @@ def real_floor(real_feats, seed=0):
 def generation_scores(judge, images, labels, codes, real_feats, real_labels, train_strings, alphabet, device='cpu'):
     """Scores of generated images (uint8 (N, 28, 28)) drawn for prompted `labels`, against the judge
     features of real digits (real_feats) and their labels."""
-    read = judge_reads(judge, images, device)
     feats = judge_features(judge, images, device)
+    read = judge_reads(judge, feats, device)
     strings = [''.join(alphabet[c] for c in row) if (row >= 0).all() else None for row in codes]
     per_digit = []
     for d in range(10):

@@ -39,11 +39,11 @@ def generate_codes(model, labels, meta, device='cpu', temperature=1.0, top_k=Non
     lookup = torch.full((meta['vocab_size'],), -1, dtype=torch.long)
     lookup[img] = torch.arange(len(img))
     prompts = torch.from_numpy(generation_prompts(labels, meta))
+    free = torch.tensor([encode(CLS_PREFIX, meta['stoi'])], device=device) if guidance else None
     out = []
     for i in range(0, len(prompts), batch_size):
         p = prompts[i:i + batch_size].to(device)
-        free = torch.tensor(encode(CLS_PREFIX, meta['stoi']), device=device).repeat(len(p), 1)
         seq = model.generate(p, T, temperature=temperature, top_k=top_k, allowed=allowed, use_cache=use_cache,
-                             generator=gen, guidance=guidance, uncond=free)
+                             generator=gen, guidance=guidance, uncond=None if free is None else free.expand(len(p), -1))
         out.append(lookup[seq[:, p.shape[1]:].cpu()])
     return torch.cat(out).numpy() if out else np.zeros((0, T), dtype=np.int64)

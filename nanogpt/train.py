@@ -328,9 +328,11 @@ def main():
                 model.require_backward_grad_sync = micro == accum - 1
             x, y = batch('train')
             with ctx:
-                logits, loss = model(x, y)
-                if answer_weight != 1.0:
-                    loss = weighted_loss(logits, y, digits, answer_weight)
+                if answer_weight == 1.0:
+                    _, loss = model(x, y)
+                else:  # the model's own loss would be computed and thrown away
+                    logits, _ = model(x, all_logits=True)
+                    loss = weighted_loss(logits.float(), y, digits, answer_weight)
                 loss = loss / accum
             scaler.scale(loss).backward()
         if grad_clip:
