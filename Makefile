@@ -1,4 +1,4 @@
-# mnist-vlm: make vqvae data train eval (or make all); make bench; make test.
+# mnist-vlm: make vqvae data train eval (or make all); make seeds; make bench; make test.
 # Each stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed
 # to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
@@ -11,16 +11,22 @@ TRAIN_CONFIG ?= config/train_mnist_vlm.py
 VQVAE_DIR   ?= out/vqvae
 DATA_DIR    ?= data/mnist_vlm
 RUN_DIR     ?= out/mnist_vlm
+SEEDS       ?= 1338 1339
 ARGS        ?=
 export MNIST_DIR
 export PYTHONUNBUFFERED = 1
 
 stage_args = $(if $(filter $(1),$(MAKECMDGOALS)),$(ARGS))
 stage_force = $(if $(call stage_args,$(1)),FORCE)
+# nanoGPT's `dataset`: a folder name under data/, or the absolute path of a folder elsewhere
+DATASET = $(patsubst $(CURDIR)/data/%,%,$(abspath $(DATA_DIR)))
+SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
+empty :=
+comma := ,
 
 JUDGE       ?= out/judge/ckpt.pt
 
-.PHONY: all vqvae data train judge eval bench test clean FORCE
+.PHONY: all vqvae data train judge eval seeds bench test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -39,7 +45,7 @@ $(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepar
 # run.json is written when a run finishes: an interrupted run has none, and is resumed
 train: $(RUN_DIR)/run.json
 $(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) nanogpt/model.py nanogpt/train.py $(call stage_force,train)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --data_dir=$(DATA_DIR) --out_dir=$(RUN_DIR) --init_from=auto $(call stage_args,train)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATASET) --out_dir=$(RUN_DIR) --init_from=auto $(call stage_args,train)
 
 # the judge is trained once, apart from any VLM run, and reused by every evaluation
 judge: $(JUDGE)
@@ -48,16 +54,22 @@ $(JUDGE): $(SETUP) eval/judge.py data/mnist.py
 
 eval: $(RUN_DIR)/eval/report.md
 $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(call stage_force,eval)
-	$(PY) -m eval.report --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt \
-		--judge_ckpt=$(JUDGE) $(call stage_args,eval)
+	$(PY) -m eval.report --out_dir=$(RUN_DIR) --judge_ckpt=$(JUDGE) $(call stage_args,eval)
+
+# the default run again with other seeds (GPT init and batch order; same data): the spread of the headline
+seeds: $(RUN_DIR)/seeds.json
+$(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED_RUNS)) eval/seeds.py
+	$(PY) -m eval.seeds --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
+$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) nanogpt/model.py nanogpt/train.py
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATASET) --out_dir=$(RUN_DIR)_seed$* --seed=$* --init_from=auto
 
 # timings of this machine: run it with nothing else busy
 bench: $(RUN_DIR)/eval/report.md
-	$(PY) -m eval.bench --out_dir=$(RUN_DIR) --data_dir=$(DATA_DIR) --vqvae_dir=$(VQVAE_DIR) \
-		--judge_dir=$(dir $(JUDGE)) --out=$(RUN_DIR)/bench.json $(call stage_args,bench)
+	$(PY) -m eval.bench --out_dir=$(RUN_DIR) --vqvae_dir=$(VQVAE_DIR) --judge_dir=$(dir $(JUDGE)) \
+		--out=$(RUN_DIR)/bench.json $(call stage_args,bench)
 
 test: $(SETUP)
 	$(PY) -m pytest -q tests
 
 clean:
-	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/meta.*
+	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(SEED_RUNS) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/meta.*

@@ -13,7 +13,7 @@ import urllib.request
 
 import numpy as np
 
-from nanogpt.common import atomic_write
+from common.files import atomic_write
 
 FILES = {
     'train_images': 'train-images-idx3-ubyte',

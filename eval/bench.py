@@ -1,6 +1,6 @@
 """`make bench`: how fast the pipeline is on this machine. Prints a table and writes bench.json.
 
-    python -m eval.bench [--out_dir=out/mnist_vlm] [--data_dir=data/mnist_vlm] [--out=out/mnist_vlm/bench.json]
+    python -m eval.bench [--out_dir=out/mnist_vlm] [--out=out/mnist_vlm/bench.json]
 
 Run it after `make all`, with nothing else busy: it times training steps itself.
 - train throughput: tokens/s and informative tokens/s (targets that are neither
@@ -22,19 +22,16 @@ import time
 import numpy as np
 import torch
 
-import nanogpt.train as trainer
-from data.mnist_vlm.format import digit_ids, load_meta
-from eval.classify import load_split_codes
-from eval.generate import draw
-from eval.tasks import classify
-from nanogpt.common import atomic_write, pick_device, resources
-from nanogpt.configurator import config_keys, configure
-from nanogpt.model import GPT, GPTConfig, load_gpt
-from vqvae.model import load_vqvae
+from common.configurator import configure
+from common.files import write_json
+from common.runtime import pick_device, resources
+from data.mnist_vlm.tasks import READ
+from nanogpt.dataloader import load_records, make_targets, step_indices, weighted_loss
+from nanogpt.model import GPT, GPTConfig
+from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
-out_dir = 'out/mnist_vlm'
-data_dir = 'data/mnist_vlm'
+out_dir = RUN_DIR
 vqvae_dir = 'out/vqvae'
 judge_dir = 'out/judge'
 blog_config = 'config/train_mnist_vlm_blog.py'
@@ -61,17 +58,18 @@ def stage_resources(path):
         return json.load(f).get('resources')
 
 
-def train_settings(config_files):
-    """nanogpt/train.py's settings under config files: what those files train."""
-    g = {k: getattr(trainer, k) for k in config_keys(vars(trainer))}
-    configure(g, config_files)
+def blog_settings(run_config):
+    """The run's settings with the blog's config file applied over them: the blog's model on the same loop."""
+    g = dict(run_config)
+    configure(g, [blog_config])
     return g
 
 
-def time_training(cfg, meta, dev, n_steps, plain):
+def time_training(cfg, vlm, dev, n_steps, plain):
     """Seconds per step, tokens per step and informative tokens per step of `n_steps` timed steps."""
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
+    meta = vlm.meta
     seq_len, pad_id = meta['seq_len'], meta['stoi'][meta['pad_char']]
     model = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
                           dropout=cfg['dropout'], block_size=seq_len - 1, vocab_size=meta['vocab_size'])).to(dev)
@@ -80,28 +78,28 @@ def time_training(cfg, meta, dev, n_steps, plain):
     B, T = cfg['batch_size'], seq_len - 1
     if plain:
         # nanoGPT's loop: random windows of the memmapped stream, a Python loop over the rows, every target counts
-        stream = np.memmap(os.path.join(data_dir, 'train.bin'), dtype=np.uint16, mode='r')
+        stream = np.memmap(os.path.join(vlm.data_dir, 'train.bin'), dtype=np.uint16, mode='r')
 
         def batch():
             ix = torch.randint(len(stream) - T - 1, (B,), generator=gen)
             x = torch.stack([torch.from_numpy(stream[i:i + T].astype(np.int64)) for i in ix.tolist()])
             y = torch.stack([torch.from_numpy(stream[i + 1:i + 1 + T].astype(np.int64)) for i in ix.tolist()])
             starts = (ix[:, None] + 1 + torch.arange(T)) % seq_len == 0  # a target that begins another record
-            return x.to(dev), y.to(dev), int(((y != pad_id) & ~starts).sum())
+            return x.to(dev), y.to(dev), None, int(((y != pad_id) & ~starts).sum())
     else:
-        records = trainer.load_records(data_dir, 'train', seq_len)
-        targets = trainer.make_targets(records, pad_id)
+        records = load_records(vlm.data_dir, 'train', seq_len)
+        targets, answer = make_targets(records, pad_id), READ.answer_mask(records, meta)
 
         def batch():
-            x, y = trainer.get_batch(records, targets, B, gen)
-            return x.to(dev), y.to(dev), int((y >= 0).sum())
-    digits = torch.tensor(digit_ids(meta), device=dev)
+            ix = step_indices(len(records), B, 1, 1, gen)[0, 0]
+            y = targets[ix]
+            return records[ix, :-1].to(dev), y.to(dev), answer[ix].to(dev), int((y >= 0).sum())
 
     def step():
-        x, y, useful = batch()
+        x, y, w, useful = batch()
         logits, loss = model(x, y)
         if not plain and cfg['answer_weight'] != 1.0:
-            loss = trainer.weighted_loss(logits, y, digits, cfg['answer_weight'])
+            loss = weighted_loss(logits, y, w, cfg['answer_weight'])
         loss.backward()
         if cfg['grad_clip']:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip'])
@@ -136,15 +134,15 @@ def time_to_accuracy(trail, before_gpt):
     return out
 
 
-def time_inference(model, vq, meta, dev):
-    codes, _ = load_split_codes(data_dir, 'test')
+def time_inference(vlm):
+    codes, _ = vlm.split('test')
     t0 = time.perf_counter()
-    classify(model, codes, meta, dev)
+    vlm.read(codes)
     out = dict(classify_images_per_s=round(len(codes) / (time.perf_counter() - t0)))
     labels = np.repeat(np.arange(10), n_generate // 10)
     for cache in (True, False):
         t0 = time.perf_counter()
-        draw(model, vq, meta, labels, dev, 1.0, 0, True, 0, use_cache=cache)
+        vlm.draw(labels, temperature=1.0, guidance=0.0, seed=0, use_cache=cache)
         out[f"generate_images_per_s_{'with' if cache else 'without'}_kv_cache"] = round(
             len(labels) / (time.perf_counter() - t0))
     return out
@@ -176,33 +174,30 @@ def table(b):
 def main():
     config = configure(globals())
     dev = pick_device(device)
-    meta = load_meta(data_dir)
-    model, ckpt = load_gpt(os.path.join(out_dir, 'ckpt.pt'), dev, meta['vocab_size'])
-    vq = load_vqvae(os.path.join(vqvae_dir, 'ckpt.pt'), dev)
+    vlm = VLM.load(out_dir, device=dev)
     results = read_json(os.path.join(out_dir, 'eval', 'results.json'), "run `make eval` first")
     stages = {name: stage_resources(path) for name, path in (
-        ('vqvae', os.path.join(vqvae_dir, 'run.json')), ('data', os.path.join(data_dir, 'run.json')),
+        ('vqvae', os.path.join(vqvae_dir, 'run.json')), ('data', os.path.join(vlm.data_dir, 'run.json')),
         ('train', os.path.join(out_dir, 'run.json')), ('judge', os.path.join(judge_dir, 'run.json')))}
     stages['eval'] = results.get('resources')
     known = [s for s in stages.values() if s]
     stages['all stages'] = dict(wall_seconds=round(sum(s['wall_seconds'] for s in known), 1),
                                 peak_rss_mb=max(s['peak_rss_mb'] for s in known)) if known else None
 
-    run_cfg = {**train_settings([]), **ckpt['config']}
-    blog_cfg = train_settings([blog_config])
+    run_cfg = vlm.ckpt['config']
     print(f"timing {steps} training steps of each loop on {dev}")
-    throughput = dict(default=time_training(run_cfg, meta, dev, steps, plain=False),
-                      plain_nanogpt_loop=time_training(run_cfg, meta, dev, steps, plain=True),
-                      blog_model=time_training(blog_cfg, meta, dev, max(1, steps // 4), plain=False))
+    throughput = dict(default=time_training(run_cfg, vlm, dev, steps, plain=False),
+                      plain_nanogpt_loop=time_training(run_cfg, vlm, dev, steps, plain=True),
+                      blog_model=time_training(blog_settings(run_cfg), vlm, dev, max(1, steps // 4), plain=False))
     before_gpt = sum(stages[k]['wall_seconds'] for k in ('vqvae', 'data') if stages[k])
+    reading = results['tasks']['read']
     bench = dict(machine=results['machine'], torch=torch.__version__, python=platform.python_version(),
                  checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput,
-                 frontier=frontier(results['trail'], before_gpt),
-                 time_to_accuracy=time_to_accuracy(results['trail'], before_gpt),
-                 test_accuracy=results['classification']['accuracy'],
-                 inference=time_inference(model, vq, meta, dev), stages=stages, config=config)
+                 frontier=frontier(reading['trail'], before_gpt),
+                 time_to_accuracy=time_to_accuracy(reading['trail'], before_gpt),
+                 test_accuracy=reading['accuracy'], inference=time_inference(vlm), stages=stages, config=config)
     bench['stages']['bench'] = resources()
-    atomic_write(out, lambda f: f.write(json.dumps(bench, indent=1).encode()))
+    write_json(out, bench)
     print(f"machine: {bench['machine']}, torch {bench['torch']}\n")
     print(table(bench))
     print(f"\nwrote {out}")

@@ -1,36 +1,33 @@
-"""Draw digits: prompt 'number:d, image:' and decode the generated tokens with the VQ-VAE.
+"""Draw digits: prompt 'number:d, image:' and decode the letters with the run's VQ-VAE.
 
     python -m eval.generate [--out_dir=out/mnist_vlm] [--temperature=1.0] [--top_k=0] [--n_per_digit=10]
-    python -m eval.generate --score --n_per_digit=100   # and judge them (see eval/scores.py)
-    python -m eval.generate --guidance=1.0               # classifier-free guidance (eval/tasks.py)
+    python -m eval.generate --score=True --n_per_digit=100   # and judge them (eval/scores.py)
+    python -m eval.generate --guidance=0                      # plain sampling, without classifier-free guidance
 
-Decoding is batched and constrained to image letters after 'image:', so every
-sequence is well formed. Writes a grid PNG (a row per digit) and the images as
-.npz (uint8 images, prompted labels, token ids).
+Decoding is batched and constrained to image letters after 'image:', so every record is
+well formed. Writes a grid PNG (a row per digit), the images as .npz (uint8 images,
+prompted labels, codes) and a JSON of the settings and scores. `make eval` runs report_section.
 """
-import json
 import os
+import time
 
 import numpy as np
-import torch
 
-from data.mnist_vlm.format import load_meta
-from eval.pictures import tile
-from eval.tasks import generate_codes
-from nanogpt.common import pick_device
-from nanogpt.configurator import configure
-from nanogpt.model import load_gpt
-from vqvae.model import load_vqvae
+from common.configurator import configure
+from common.files import atomic_write, write_json
+from common.runtime import pick_device
+from data.mnist_vlm.tasks import GUIDANCE
+from eval.pictures import save_grid, side_by_side, tile
+from eval.scores import generation_scores, train_image_strings
+from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
-out_dir = 'out/mnist_vlm'
-data_dir = 'data/mnist_vlm'
-vqvae_ckpt = 'out/vqvae/ckpt.pt'
+out_dir = RUN_DIR
 ckpt = 'ckpt.pt'  # file name inside out_dir
 n_per_digit = 10
 temperature = 1.0
 top_k = 0  # 0: no top-k cut
-guidance = 0.0  # classifier-free guidance weight (eval/tasks.py); 0: plain sampling
+guidance = GUIDANCE  # classifier-free guidance weight (data/mnist_vlm/tasks.py); 0: plain sampling
 constrained = True
 seed = 1337
 device = 'auto'
@@ -40,63 +37,97 @@ judge_ckpt = 'out/judge/ckpt.pt'
 # -----------------------------------------------------------------------------
 
 
-def draw(model, vq, meta, labels, device, temperature, top_k, constrained, seed, use_cache=True, guidance=0.0):
-    """Generate one image per label: (codes (N, T), images uint8 (N, 28, 28), well-formed mask (N,))."""
-    codes = generate_codes(model, labels, meta, device, temperature, top_k or None, constrained, seed=seed,
-                           use_cache=use_cache, guidance=guidance)
-    ok = (codes >= 0).all(1)
-    images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
-    if ok.any():
-        decoded = vq.decode(torch.from_numpy(codes[ok]).to(next(vq.parameters()).device)).cpu().numpy()
-        images[ok] = np.round(decoded * 255).astype(np.uint8)
-    return codes, images, ok
+def scored_draw(vlm, ev, labels, **sampling):
+    """Draw one image per label and score the drawings against the real test digits."""
+    t0 = time.time()
+    codes, images, _ = vlm.draw(labels, **sampling)
+    seconds = time.time() - t0
+    res = generation_scores(ev.judge, images, labels, codes, ev.real_feats, ev.test_labels, ev.train_strings,
+                            vlm.meta['image_alphabet'], vlm.device)
+    res.update(sampling, seconds=seconds)
+    return res, codes, images
 
 
-def save_grid(images, rows, path, scale=2):
-    """Tile images into `rows` rows and write a PNG (white digits on black, as MNIST)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    grid = np.kron(tile(images, rows), np.ones((scale, scale), dtype=np.uint8))
-    plt.imsave(path, grid, cmap='gray', vmin=0, vmax=255)
+def gen_row(name, g):
+    return (f"| {name} | {g['judge_accuracy']:.4f} | {g['fid']:.2f} | {g['distinct']} of {g['n']} | "
+            f"{g['memorised']:.2%} | {g['well_formed']:.0%} |")
+
+
+def report_section(vlm, ev):
+    """`make eval`'s drawing section: T, a sharper T, T with guidance, greedy; results and markdown lines."""
+    c = ev.config
+    labels = np.repeat(np.arange(10), c['n_per_digit'])
+    runs = dict(t=(c['temperature'], 0.0), low_t=(c['low_temperature'], 0.0), guided=(c['temperature'], c['guidance']),
+                greedy=(0.0, 0.0))
+    res, images = {}, {}
+    for key, (temp, w) in runs.items():
+        res[key], _, images[key] = scored_draw(vlm, ev, labels, temperature=temp, guidance=w,
+                                               top_k=c['top_k'] or None, seed=c['seed'])
+        g = res[key]
+        print(f"generation T={temp}" + (f", guidance {w}" if w else '') + f": judge accuracy {g['judge_accuracy']:.4f}, "
+              f"FID {g['fid']:.2f}, {g['distinct']} distinct of {g['n']}, memorised {g['memorised']:.2%} "
+              f"({g['seconds']:.1f}s)")
+    atomic_write(os.path.join(ev.eval_dir, 'generated.npz'),
+                 lambda f: np.savez(f, images=images['guided'], labels=labels))
+    # a row per digit: the earliest trained snapshot beside ckpt.pt, both drawn as in the guided row
+    grid_labels, grids, titles = np.repeat(np.arange(10), 10), [], []
+    first = [(it, p) for it, p in vlm.snapshots() if it > 0]
+    if first:
+        gpt, _ = vlm.snapshot(first[0][1])
+        grids.append(tile(vlm.draw(grid_labels, gpt, temperature=c['temperature'], guidance=c['guidance'],
+                                   seed=c['seed'])[1], 10))
+        titles.append(f'iteration {first[0][0]}')
+    idx = np.concatenate([np.flatnonzero(labels == d)[:10] for d in range(10)])
+    grids.append(tile(images['guided'][idx], 10))
+    titles.append(f"ckpt.pt (iteration {vlm.ckpt['iter_num']})")
+    side_by_side(grids, titles, os.path.join(ev.eval_dir, 'generated_first_last.png'))
+    top = f", top_k={c['top_k']}" if c['top_k'] else ''
+    t = res['t']
+    lines = [
+        "## Drawing digits (judged on the decoded images)", "",
+        f"{t['n'] // 10} images per digit. FID is the Fréchet distance to the real test digits in the judge's 128 "
+        f"penultimate features; two random halves of the real test set are {ev.floor:.2f} apart (the floor). "
+        "A random guess of the judge would read 0.10 as prompted.", "",
+        "| images | judge accuracy | FID | distinct token strings | in train.txt verbatim | well formed |",
+        "|---|---|---|---|---|---|",
+        *(gen_row(f"generated, T={res[k]['temperature']}{top}" + (f", guidance {res[k]['guidance']}"
+                                                                 if res[k]['guidance'] else ''), res[k])
+          for k in ('t', 'low_t', 'guided')),
+        gen_row("generated, greedy", res['greedy']),
+        f"| VQ-VAE reconstructions of the test set (the ceiling) | {ev.ceiling['judge_accuracy']:.4f} | "
+        f"{ev.ceiling['fid']:.2f} | - | - | - |", "",
+        f"Per digit at T={c['temperature']}: " + ', '.join(
+            f"{p['digit']}: {p['judge_accuracy']:.2f} (FID {p['fid']:.1f}, {p['distinct']} distinct)"
+            for p in t['per_digit']), "",
+        f"![generated digits, first and last checkpoint, a row per digit, guidance {c['guidance']}]"
+        "(generated_first_last.png)", ""]
+    return res, lines
 
 
 def main():
     config = configure(globals())
-    dev = pick_device(device)
-    meta = load_meta(data_dir)
-    model, _ = load_gpt(os.path.join(out_dir, ckpt), dev, meta['vocab_size'])
-    vq = load_vqvae(vqvae_ckpt, dev)
-    if vq.config.tokens_per_image != meta['tokens_per_image'] or vq.config.num_codes != meta['num_codes']:
-        raise SystemExit(f"error: {vqvae_ckpt} writes {vq.config.tokens_per_image} tokens from {vq.config.num_codes} "
-                         f"codes but {data_dir} holds {meta['tokens_per_image']} from {meta['num_codes']}; "
-                         "pass the VQ-VAE the data was prepared with")
+    if n_per_digit < 1 or temperature < 0:
+        raise SystemExit("error: n_per_digit must be at least 1 and temperature at least 0")
+    vlm = VLM.load(out_dir, ckpt=ckpt, device=pick_device(device))
     labels = np.repeat(np.arange(10), n_per_digit)
-    codes, images, ok = draw(model, vq, meta, labels, dev, temperature, top_k, constrained, seed, guidance=guidance)
+    sampling = dict(temperature=temperature, top_k=top_k or None, guidance=guidance, constrained=constrained, seed=seed)
+    codes, images, ok = vlm.draw(labels, **sampling)
     eval_dir = os.path.join(out_dir, 'eval')
-    os.makedirs(eval_dir, exist_ok=True)
     save_grid(images, 10, os.path.join(eval_dir, f'{name}.png'))
-    np.savez(os.path.join(eval_dir, f'{name}.npz'), images=images, labels=labels, codes=codes)
-    res = dict(n=len(labels), well_formed=float(ok.mean()), temperature=temperature, top_k=top_k,
-               guidance=guidance, constrained=constrained, distinct=int(len({tuple(c) for c in codes})), config=config)
+    atomic_write(os.path.join(eval_dir, f'{name}.npz'), lambda f: np.savez(f, images=images, labels=labels, codes=codes))
+    res = dict(n=len(labels), well_formed=float(ok.mean()), distinct=int(len({tuple(c) for c in codes})), config=config)
     if score:
-        from data.mnist import load_split
-        from eval.judge import load_judge
-        from eval.scores import generation_scores, judge_features, train_image_strings
-        judge = load_judge(judge_ckpt, dev)
-        test_images, test_labels = load_split('test')
-        train_strings = train_image_strings(data_dir, meta['tokens_per_image'])
-        real_feats = judge_features(judge, test_images, dev)
-        res['scores'] = generation_scores(judge, images, labels, codes, real_feats, test_labels, train_strings,
-                                          meta['image_alphabet'], dev)
+        from eval.scores import test_context
+        ev = test_context(vlm, judge_ckpt)
+        res['scores'] = generation_scores(ev.judge, images, labels, codes, ev.real_feats, ev.test_labels,
+                                          ev.train_strings, vlm.meta['image_alphabet'], vlm.device)
         sc = res['scores']
         print(f"judge accuracy {sc['judge_accuracy']:.4f}, FID {sc['fid']:.2f}, {sc['distinct']} distinct, "
               f"memorised {sc['memorised']:.2%}; per digit: "
               + ', '.join(f"{p['digit']}: {p['judge_accuracy']:.2f}" for p in sc['per_digit']))
-    with open(os.path.join(eval_dir, f'{name}.json'), 'w') as f:
-        json.dump(res, f, indent=1)
-    print(f"generated {len(labels)} digits at temperature {temperature}: {ok.mean():.1%} well formed, "
-          f"{res['distinct']} distinct token strings -> {os.path.join(eval_dir, name + '.png')}")
+    write_json(os.path.join(eval_dir, f'{name}.json'), res)
+    print(f"generated {len(labels)} digits at temperature {temperature}, guidance {guidance}: {ok.mean():.1%} well "
+          f"formed, {res['distinct']} distinct token strings -> {os.path.join(eval_dir, name + '.png')}")
 
 
 if __name__ == '__main__':

@@ -1,4 +1,6 @@
 """The pictures of the report: plain matplotlib figures written as PNG."""
+import os
+
 import numpy as np
 
 
@@ -70,4 +72,28 @@ def token_histograms(codes, labels, num_codes, alphabet, path):
     fig.suptitle('frequency of each image letter (rows) at each position (columns), test set')
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def save_grid(images, rows, path, scale=2):
+    """Tile images into `rows` rows and write a PNG (white digits on black, as MNIST)."""
+    plt = _plt()
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    grid = np.kron(tile(images, rows), np.ones((scale, scale), dtype=np.uint8))
+    plt.imsave(path, grid, cmap='gray', vmin=0, vmax=255)
+
+
+def plot_trail(trail, path, split='test'):
+    """Accuracy against iteration with its 95% CI band, from rows (iter, seconds, acc, lo, hi)."""
+    plt = _plt()
+    t = np.array(trail)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(t[:, 0], t[:, 2], marker='o')
+    ax.fill_between(t[:, 0], t[:, 3], t[:, 4], alpha=0.3, label='95% CI')
+    ax.set_xlabel('iteration')
+    ax.set_ylabel(f'{split} accuracy')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
     plt.close(fig)

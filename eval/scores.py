@@ -1,21 +1,37 @@
 """Objective measures of generated digits, all computed on the decoded images.
 
-- judge accuracy: how often the judge CNN reads the prompted digit;
+- judge accuracy: how often the judge CNN reads the prompted digit (the drawing task's score);
 - Fréchet distance in the judge's penultimate features (an MNIST 'FID');
 - diversity (distinct token strings) and memorisation (strings seen verbatim in training).
 """
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from eval.judge import batched
+from data.mnist import load_split
+from data.mnist_vlm.tasks import DRAW
+from eval.judge import batched, load_judge
 
 
-def train_image_strings(data_dir, tokens_per_image):
-    """Every image token string the model was trained on (from train.txt), to spot verbatim copies."""
+def train_image_strings(data_dir, alphabet):
+    """Every image letter string the model was trained on (from train.txt), to spot verbatim copies."""
     with open(os.path.join(data_dir, 'train.txt'), encoding='utf-8') as f:
-        return {line[6:6 + tokens_per_image] for line in f if line.startswith('image:')}
+        return {run for line in f for run in ''.join(c if c in alphabet else ' ' for c in line).split()}
+
+
+def test_context(vlm, judge_ckpt):
+    """What every score of drawn images compares against: the judge and the real test digits."""
+    test_images, test_labels = load_split('test')
+    codes, labels = vlm.split('test')
+    if not np.array_equal(test_labels, labels):
+        raise SystemExit(f"error: {vlm.data_dir}/test.npz does not match the test images of the raw data; "
+                         "rebuild it with `make data`")
+    judge = load_judge(judge_ckpt, vlm.device)
+    return SimpleNamespace(judge=judge, test_images=test_images, test_labels=test_labels, codes=codes, labels=labels,
+                           real_feats=judge_features(judge, test_images, vlm.device),
+                           train_strings=train_image_strings(vlm.data_dir, set(vlm.meta['image_alphabet'])))
 
 
 def frechet_distance(f1, f2):
@@ -64,18 +80,17 @@ def generation_scores(judge, images, labels, codes, real_feats, real_labels, tra
     """Scores of generated images (uint8 (N, 28, 28)) drawn for prompted `labels`, against the judge
     features of real digits (real_feats) and their labels."""
     feats = judge_features(judge, images, device)
-    read = judge_reads(judge, feats, device)
+    drawn = DRAW.score(judge_reads(judge, feats, device), labels)
     strings = [''.join(alphabet[c] for c in row) if (row >= 0).all() else None for row in codes]
     per_digit = []
     for d in range(10):
         m = labels == d
-        s = [strings[i] for i in np.flatnonzero(m)]
         per_digit.append(dict(
-            digit=d, n=int(m.sum()), judge_accuracy=float((read[m] == d).mean()),
-            distinct=len(set(s)),
+            digit=d, n=int(m.sum()), judge_accuracy=drawn['judge_per_digit'][d],
+            distinct=len({strings[i] for i in np.flatnonzero(m)}),
             fid=frechet_distance(feats[m], real_feats[real_labels == d]) if m.sum() > 1 else float('nan')))
     return dict(
-        n=len(labels), judge_accuracy=float((read == labels).mean()),
+        n=len(labels), judge_accuracy=drawn['judge_accuracy'], judge_ci95=drawn['judge_ci95'],
         well_formed=float(np.mean([s is not None for s in strings])),
         distinct=len(set(strings)), distinct_fraction=len(set(strings)) / max(1, len(strings)),
         fid=frechet_distance(feats, real_feats),

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nanogpt.common import load_checkpoint
+from common.files import load_checkpoint
 
 
 @dataclass
@@ -155,7 +155,7 @@ class GPT(nn.Module):
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, **extra)
 
     @torch.no_grad()
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, allowed=None, use_cache=True,
+    def generate(self, idx, max_new_tokens, *, temperature=1.0, top_k=None, allowed=None, use_cache=True,
                  generator=None, guidance=0.0, uncond=None):
         """Continue each row of idx by max_new_tokens tokens.
 
@@ -196,16 +196,12 @@ class GPT(nn.Module):
         return streams[0]
 
 
-def load_gpt(path, device='cpu', vocab_size=None):
-    """A GPT from a checkpoint (ckpt.pt or ckpt_<iter>.pt), checked against the data's vocabulary."""
+def load_gpt(path, device='cpu'):
+    """A GPT and its checkpoint dict from ckpt.pt or a ckpt_<iter>.pt (nanogpt/vlm.py checks it against its data)."""
     fix = "train one with `make train`, or pass the right --out_dir"
     ckpt = load_checkpoint(path, 'GPT checkpoint', fix, device)
     try:
-        args = ckpt['model_args']
-        if vocab_size is not None and args['vocab_size'] != vocab_size:
-            raise SystemExit(f"error: {path} was trained on a vocabulary of {args['vocab_size']} characters but "
-                             f"the data has {vocab_size}; use the meta.json it was trained with, or retrain")
-        model = GPT(GPTConfig(**args))
+        model = GPT(GPTConfig(**ckpt['model_args']))
         # checkpoints of torch.compile'd models carry this prefix on every key
         model.load_state_dict({k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()})
     except (KeyError, TypeError, RuntimeError) as e:

@@ -1,29 +1,33 @@
 """Sample from a trained model, with nanoGPT's flags.
 
     python -m nanogpt.sample --out_dir=out/mnist_vlm --start="number:7, image:" --num_samples=5
-    python -m nanogpt.sample --start="image:GHHMBWQCIVFMKSNV, number:" --temperature=0
+    python -m nanogpt.sample --start="image:GHHMBWQCIVFMKSNV, number:" --temperature=0 --num_samples=1
+    python -m nanogpt.sample --start=FILE:prompt.txt
 
---start may also be FILE:prompt.txt. Text is encoded with the run's meta.json
-(from the data_dir the run was trained on, or --data_dir); a checkpoint without
-one is taken to use the GPT-2 tokenizer, as in nanoGPT.
+Text is encoded with the meta.json of the data the run was trained on, found through the
+checkpoint's `dataset` as in nanoGPT (data/<dataset>/); a character outside that vocabulary is
+refused in one line.
 """
 import os
 
+if not __package__:
+    raise SystemExit("error: run it as a module from the project root: python -m nanogpt.sample --start=...")
+
 import torch
 
-from data.mnist_vlm.format import encode, load_meta
-from nanogpt.common import pick_device
-from nanogpt.configurator import configure
-from nanogpt.model import load_gpt
+from common.configurator import configure
+from common.runtime import pick_device
+from data.mnist_vlm.format import encode
+from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
-out_dir = 'out/mnist_vlm'
-data_dir = ''  # '' reads the data_dir stored in the checkpoint
-start = 'number:7, image:'
+init_from = 'resume'  # nanoGPT's key; only 'resume' (a run folder of ours) is supported here
+out_dir = RUN_DIR
+start = 'number:7, image:'  # or "FILE:prompt.txt" to read the prompt from a file
 num_samples = 5
 max_new_tokens = 32  # cut to the room left in the model's block
-temperature = 0.8    # 0 is greedy
-top_k = 0            # 0: no top-k cut
+temperature = 0.8  # 1.0 = no change, < 1.0 = less random, > 1.0 = more random, 0 = greedy
+top_k = 0  # retain only the top_k most likely tokens; 0: no cut
 seed = 1337
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -31,34 +35,29 @@ device = 'auto'
 
 def main():
     configure(globals())
+    if init_from != 'resume':
+        raise SystemExit(f"error: init_from={init_from!r}: this project samples from its own runs; use 'resume'")
     dev = pick_device(device)
     torch.manual_seed(seed)
-    model, ckpt = load_gpt(os.path.join(out_dir, 'ckpt.pt'), dev)
-    meta_dir = data_dir or (ckpt.get('config') or {}).get('data_dir', '')
+    vlm = VLM.load(out_dir, device=dev, vqvae=False)
     prompt = start
     if prompt.startswith('FILE:'):
-        with open(prompt[5:], encoding='utf-8') as f:
-            prompt = f.read()
-    if meta_dir and os.path.exists(os.path.join(meta_dir, 'meta.json')):
-        meta = load_meta(meta_dir)
-        if meta['vocab_size'] != model.config.vocab_size:
-            raise SystemExit(f"error: {meta_dir}/meta.json has {meta['vocab_size']} characters but the checkpoint "
-                             f"{model.config.vocab_size}; pass the --data_dir it was trained on")
-        ids = encode(prompt, meta['stoi'])
-        decode = lambda t: ''.join(meta['itos'][i] for i in t)
-    else:
-        import tiktoken
-        enc = tiktoken.get_encoding('gpt2')
-        ids = enc.encode(prompt, allowed_special={'<|endoftext|>'})
-        decode = enc.decode
-    room = model.config.block_size + 1 - len(ids)
+        try:
+            with open(prompt[5:], encoding='utf-8') as f:
+                prompt = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise SystemExit(f"error: cannot read the prompt file {prompt[5:]} ({e})")
+    ids = encode(prompt, vlm.meta['stoi'])
+    if not ids:
+        raise SystemExit("error: --start is empty; give the model a prompt, e.g. --start='number:7, image:'")
+    room = vlm.gpt.config.block_size + 1 - len(ids)
     if room <= 0:
-        raise SystemExit(f"error: the prompt is {len(ids)} tokens but the model's block holds "
-                         f"{model.config.block_size}; shorten --start")
+        raise SystemExit(f"error: the prompt is {len(ids)} characters but the model's block holds "
+                         f"{vlm.gpt.config.block_size}; shorten --start")
     x = torch.tensor(ids, dtype=torch.long, device=dev)[None].repeat(num_samples, 1)
-    y = model.generate(x, min(max_new_tokens, room), temperature=temperature, top_k=top_k or None)
+    y = vlm.gpt.generate(x, min(max_new_tokens, room), temperature=temperature, top_k=top_k or None)
     for row in y.tolist():
-        print(decode(row))
+        print(''.join(vlm.meta['itos'][i] for i in row))
         print('---------------')
 
 

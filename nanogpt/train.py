@@ -1,59 +1,61 @@
-"""Train the GPT on the MNIST text sequences, nanoGPT style.
+"""Train the GPT on the prepared text records, nanoGPT style.
 
     python -m nanogpt.train config/train_mnist_vlm.py [--key=value ...]
-    torchrun --standalone --nproc_per_node=4 -m nanogpt.train config/train_mnist_vlm.py
+    python -m nanogpt.train config/train_mnist_vlm.py --device=cpu --max_iters=200 --eval_interval=100
+    torchrun --standalone --nproc_per_node=4 -m nanogpt.train config/train_mnist_vlm.py --gradient_accumulation_steps=4
+    torchrun --standalone --nproc_per_node=2 -m nanogpt.train config/train_mnist_vlm.py --device=cpu \
+        --gradient_accumulation_steps=2    # DDP on CPUs (gloo)
 
-Patched for this data: every batch row is one whole sequence (no target
-crosses into the next record), padding targets are ignored by the loss, the
-answer digit can weigh more than the image letters (answer_weight), a
-small weights-only snapshot ckpt_<iter>.pt is written at every evaluation,
-and ckpt.pt keeps the best model by validation classification accuracy.
-last.pt holds the full training state (optimizer, RNG) of the latest
-evaluation or interruption: SIGINT/SIGTERM save it and exit, and
---init_from=resume continues from it exactly. run.json, written when a run
-finishes, records its config, git commit, package versions and data checksums.
+The sections are nanoGPT's. The patches, each marked "patch:", are: batches of whole records
+(nanogpt/dataloader.py), the answer of the reading task weighted in the loss (answer_weight),
+ckpt.pt chosen by validation reading accuracy over all validation images, a weights-only
+ckpt_<iter>.pt at every evaluation, last.pt with the full training state (optimizer, RNG,
+GradScaler) for an exact resume after SIGINT/SIGTERM, and run.json when a run finishes.
 """
-import glob
 import math
 import os
-import re
 import time
 from contextlib import nullcontext
 
+if not __package__:
+    raise SystemExit("error: run it as a module from the project root: python -m nanogpt.train config/train_mnist_vlm.py")
+
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from data.mnist_vlm.format import CLS_PREFIX, digit_ids, image_ids, load_meta
-from eval.tasks import classify
-from nanogpt.common import StopSignal, atomic_save, load_checkpoint, pick_device, run_record
-from nanogpt.configurator import configure
+from common.configurator import configure
+from common.files import atomic_save, file_sha256, load_checkpoint
+from common.runtime import StopSignal, pick_device, run_record
+from data.mnist_vlm.format import load_meta
+from data.mnist_vlm.tasks import READ, get_tasks
+from nanogpt.dataloader import load_records, make_targets, step_indices, weighted_loss
 from nanogpt.model import GPT, GPTConfig
+from nanogpt.vlm import check_data, data_dir_of
 
 # -----------------------------------------------------------------------------
+# default config values, sized for a tiny run; config/train_mnist_vlm.py is the default of `make train`
 # I/O
 out_dir = 'out/mnist_vlm'
 eval_interval = 250
 log_interval = 50
-eval_iters = 20
-eval_only = False
-always_save_checkpoint = False  # True: ckpt.pt is the latest model, not the best by val accuracy
-init_from = 'scratch'  # 'scratch', 'resume', or 'auto' (resume an unfinished run in out_dir, else scratch)
-force = False  # True: start from scratch in an out_dir that holds a run of a different config
+eval_iters = 20  # batches of each split averaged for the train/val loss
+eval_only = False  # if True, evaluate the step-0 model and exit
+always_save_checkpoint = False  # True: ckpt.pt is the latest model, not the best by validation
+init_from = 'scratch'  # 'scratch', 'resume' (from last.pt), or 'auto' (resume an unfinished run, else scratch)
+force = False  # True: start from scratch where a run lives, replacing it (its snapshots included)
 keep_last = 0  # keep only the newest ckpt_<iter>.pt snapshots; 0 keeps all
 # wandb logging
 wandb_log = False
 wandb_project = 'mnist-vlm'
 wandb_run_name = 'mnist-vlm'
 # data
-data_dir = 'data/mnist_vlm'
+dataset = 'mnist_vlm'  # data/<dataset>/ holds the prepared records (nanoGPT's convention; an absolute path works too)
 gradient_accumulation_steps = 1
-batch_size = 128
-val_images = 10000  # validation images classified at each evaluation (all of them by default)
-cls_image_loss = True  # False: no loss on the image letters of the classification form
-answer_weight = 1.0  # loss weight of digit targets (the answer of 'image:..., number:d.') against other letters
+batch_size = 128  # records per micro-step; a record is one whole example (block_size = its length - 1)
+val_images = 10000  # validation images read at each evaluation (all of them by default)
+answer_weight = 1.0  # loss weight of the reading task's answer (the digit of 'image:..., number:d.'); others weigh 1
 # model
 n_layer = 4
 n_head = 4
@@ -66,28 +68,170 @@ max_iters = 2000
 weight_decay = 0.1
 beta1 = 0.9
 beta2 = 0.99
-grad_clip = 1.0
-# learning rate schedule: linear warmup, then cosine decay to min_lr
+grad_clip = 1.0  # clip gradients at this norm, or disable if == 0.0
+# learning rate decay settings
 decay_lr = True
 warmup_iters = 100
-lr_decay_iters = 2000
-min_lr = 2e-4
+lr_decay_iters = 2000  # ~= max_iters per Chinchilla
+min_lr = 2e-4  # ~= learning_rate/10 per Chinchilla
+# DDP settings
+backend = 'auto'  # 'auto' is nccl on GPUs, gloo on CPUs
 # system
-backend = 'auto'  # DDP backend: 'auto' is nccl on GPU, gloo on CPU
-device = 'auto'   # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps'
-dtype = 'auto'    # 'auto': bfloat16 on GPUs that have it, else float32; or 'float32', 'bfloat16', 'float16'
-compile = False
-threads = 0       # torch CPU threads; 0 keeps torch's default
+device = 'auto'  # 'auto' (cuda, then mps, then cpu), 'cpu', 'cuda', 'cuda:1', 'mps'
+dtype = 'auto'  # 'auto': bfloat16 on GPUs that have it, else float32 (bf16 autocast is 3-30x slower on CPUs without it)
+compile = False  # torch.compile: slower on a 2-core CPU for models this small
+threads = 0  # torch CPU threads; 0 keeps torch's default
 seed = 1337
 # -----------------------------------------------------------------------------
-
-
-# keys that say how a run is carried out, not what it trains: changing them keeps it the same run
+config = configure(globals())
+data_dir = data_dir_of(dataset)
+# keys that say how a run is carried out, not what it trains: a run that differs only in them is the same run
 RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'max_iters', 'lr_decay_iters', 'keep_last', 'log_interval',
                'eval_interval', 'eval_iters', 'val_images', 'always_save_checkpoint', 'wandb_log', 'wandb_project',
                'wandb_run_name', 'device', 'compile', 'threads', 'backend'}
+# -----------------------------------------------------------------------------
+
+# various inits, derived attributes, I/O setup
+ddp = int(os.environ.get('RANK', -1)) != -1  # is this a ddp run?
+device = pick_device(device)
+if ddp:
+    init_process_group(backend=backend if backend != 'auto' else ('nccl' if device.startswith('cuda') else 'gloo'))
+    ddp_rank, ddp_local_rank, ddp_world_size = (int(os.environ[k]) for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE'))
+    if device.startswith('cuda'):
+        device = f'cuda:{ddp_local_rank}'
+        torch.cuda.set_device(device)
+    master_process = ddp_rank == 0  # this process will do logging, checkpointing etc.
+    if gradient_accumulation_steps % ddp_world_size:
+        raise SystemExit(f"error: gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple of "
+                         f"the {ddp_world_size} processes; set it to {ddp_world_size}")
+    gradient_accumulation_steps //= ddp_world_size
+else:
+    ddp_rank, ddp_world_size, master_process = 0, 1, True
+if threads:
+    torch.set_num_threads(threads)
+torch.manual_seed(seed + ddp_rank)
+device_type = 'cuda' if device.startswith('cuda') else device.split(':')[0]
+if device_type == 'cuda':
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+dtype = dtype if dtype != 'auto' else ('bfloat16' if device_type == 'cuda' and torch.cuda.is_bf16_supported()
+                                       else 'float32')
+ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
+ctx = nullcontext() if dtype == 'float32' else torch.autocast(device_type=device_type, dtype=ptdtype)
+
+# -----------------------------------------------------------------------------
+# data. patch: whole records, not windows of the stream (nanogpt/dataloader.py)
+meta = load_meta(data_dir)
+meta_sha256 = file_sha256(os.path.join(data_dir, 'meta.json'))
+reading = READ in get_tasks(meta['tasks'])
+records = {split: load_records(data_dir, split, meta['seq_len']) for split in ('train', 'val')}
+targets = {split: make_targets(r, meta['stoi'][meta['pad_char']]) for split, r in records.items()}
+# patch: the reading answer (the digit after 'number:' in a reading record) is the target answer_weight scales
+answer = {split: READ.answer_mask(r, meta) for split, r in records.items()}
+val_split = np.load(os.path.join(data_dir, 'val.npz'))
+val_codes, val_labels = val_split['codes'][:val_images], val_split['labels'][:val_images]
+batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every process: each takes its slice
 
 
+def get_batch(split, ix):
+    x, y, w = records[split][ix, :-1], targets[split][ix], answer[split][ix]
+    if device_type == 'cuda':
+        return (t.pin_memory().to(device, non_blocking=True) for t in (x, y, w))
+    return x.to(device), y.to(device), w.to(device)
+
+
+# -----------------------------------------------------------------------------
+# model init
+iter_num, best_val_loss, best_val_acc, elapsed0 = 0, 1e9, -1.0, 0.0
+model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=meta['seq_len'] - 1,
+                  bias=bias, vocab_size=meta['vocab_size'], dropout=dropout)
+ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
+run_json = os.path.join(out_dir, 'run.json')
+if init_from == 'auto':
+    init_from = 'resume' if os.path.exists(last_path) and not os.path.exists(run_json) else 'scratch'
+if init_from == 'scratch':
+    existing = [p for p in (last_path, ckpt_path) if os.path.exists(p)]
+    if existing and not force:
+        old = load_checkpoint(existing[0], 'checkpoint', 'remove it or choose another --out_dir').get('config') or {}
+        diff = sorted(k for k in config if k not in RUN_CONTROL and k in old and old[k] != config[k])
+        what = f"a run of a different config ({diff[0]}={old[diff[0]]!r}, now {config[diff[0]]!r})" if diff else 'a run'
+        raise SystemExit(f"error: {out_dir} holds {what}; pass --init_from=resume to continue it, --force=True to "
+                         "replace it, or choose another --out_dir")
+    model = GPT(GPTConfig(**model_args))
+elif init_from == 'resume':
+    resume_path = last_path if os.path.exists(last_path) else ckpt_path
+    checkpoint = load_checkpoint(resume_path, 'checkpoint', 'train from scratch with --init_from=scratch', device)
+    check_data(checkpoint, resume_path, data_dir, meta)
+    for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size'):
+        model_args[k] = checkpoint['model_args'][k]  # the architecture is the checkpoint's
+    model = GPT(GPTConfig(**model_args))
+    model.load_state_dict(checkpoint['model'])
+    iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
+    best_val_acc, elapsed0 = checkpoint['best_val_acc'], checkpoint['elapsed']
+    # patch: the batch stream, dropout and GPU RNG go on exactly where they stopped (per process under DDP)
+    batch_gen.set_state(checkpoint['rng']['batches'])
+    if not ddp:
+        torch.set_rng_state(checkpoint['rng']['torch'])
+        if device_type == 'cuda' and checkpoint['rng'].get('cuda') is not None:
+            torch.cuda.set_rng_state(checkpoint['rng']['cuda'], device)
+    if master_process:
+        print(f"resuming {resume_path} at iteration {iter_num}")
+else:
+    raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch', 'resume' or 'auto'")
+model.to(device)
+
+# initialize a GradScaler. If enabled=False scaler is a no-op
+scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
+optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
+if init_from == 'resume':
+    optimizer.load_state_dict(checkpoint['optimizer'])
+    if checkpoint.get('scaler'):
+        scaler.load_state_dict(checkpoint['scaler'])
+    checkpoint = None  # free up memory
+raw_model = model
+if compile:
+    print("compiling the model... (takes a ~minute)")
+    model = torch.compile(model)
+if ddp:
+    model = DDP(model, device_ids=[ddp_local_rank] if device_type == 'cuda' else None)
+
+if master_process:
+    os.makedirs(out_dir, exist_ok=True)
+    if init_from == 'scratch':
+        # everything above was checked: only now is the old run cleared, so no snapshot of it mixes with this one
+        for name in os.listdir(out_dir):
+            if name in ('ckpt.pt', 'last.pt', 'run.json') or (name.startswith('ckpt_') and name.endswith('.pt')):
+                os.remove(os.path.join(out_dir, name))
+    elif os.path.exists(run_json):
+        os.remove(run_json)  # an extended run is not finished until it writes a new one
+    print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(records['train']):,} train records of "
+          f"{meta['seq_len']}, {batch_size * gradient_accumulation_steps * ddp_world_size} records per step on "
+          f"{ddp_world_size} x {device} ({dtype})")
+
+
+# helps estimate an arbitrarily accurate loss over either split using many batches
+@torch.no_grad()
+def estimate_loss():
+    out = {}
+    raw_model.eval()
+    eval_gen = torch.Generator().manual_seed(seed)  # the same batches every time; the training stream untouched
+    for split in ('train', 'val'):
+        losses = torch.zeros(eval_iters)
+        for k in range(eval_iters):
+            X, Y, _ = get_batch(split, torch.randint(len(records[split]), (batch_size,), generator=eval_gen))
+            with ctx:
+                _, loss = raw_model(X, Y)
+            losses[k] = loss.item()
+        out[split] = losses.mean().item()
+    # patch: the score that picks ckpt.pt is the reading accuracy over the validation images
+    if reading:
+        with ctx:
+            out['val_acc'] = float((READ.predict(raw_model, val_codes, meta, device=device) == val_labels).mean())
+    raw_model.train()
+    return out
+
+
+# learning rate decay scheduler (cosine with warmup)
 def get_lr(it):
     if not decay_lr:
         return learning_rate
@@ -95,273 +239,113 @@ def get_lr(it):
         return learning_rate * (it + 1) / (warmup_iters + 1)
     if it > lr_decay_iters:
         return min_lr
-    ratio = (it - warmup_iters) / max(1, lr_decay_iters - warmup_iters)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+    decay_ratio = (it - warmup_iters) / max(1, lr_decay_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) * (learning_rate - min_lr)
 
 
-def load_records(data_dir, split, seq_len):
-    path = os.path.join(data_dir, f'{split}.bin')
-    if not os.path.exists(path):
-        raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
-    data = np.fromfile(path, dtype=np.uint16)
-    if len(data) == 0 or len(data) % seq_len:
-        raise SystemExit(f"error: {path} holds {len(data)} tokens, not a whole number of {seq_len}-token "
-                         "sequences; rebuild it with `make data`")
-    return torch.from_numpy(data.astype(np.int64).reshape(-1, seq_len))
-
-
-def make_targets(records, pad_id, ignore=None):
-    """Next-token targets of whole records, -1 where the loss should not look.
-
-    Padding is never a target; `ignore` (a bool mask shaped like the targets)
-    drops more, e.g. the image letters of the classification form.
-    """
-    y = records[:, 1:].clone()
-    y[y == pad_id] = -1
-    if ignore is not None:
-        y[ignore] = -1
-    return y
-
-
-def weighted_loss(logits, targets, digits, weight):
-    """Cross-entropy where digit targets count `weight` times as much as the other letters."""
-    ce = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1, reduction='none')
-    w = torch.where(torch.isin(targets.view(-1), digits), weight, 1.0) * (targets.view(-1) >= 0)
-    return (ce * w).sum() / w.sum()
-
-
-def get_batch(records, targets, batch_size, generator):
-    """A batch of whole sequences: row i is one record, inputs its first L-1 ids, targets its last L-1.
-
-    Rows never straddle two records, so no target is the first character of an
-    unrelated sequence.
-    """
-    ix = torch.randint(len(records), (batch_size,), generator=generator)
-    return records[ix, :-1], targets[ix]
-
-
-def check_out_dir(config):
-    """Refuse to start from scratch over a run of a different config, unless --force."""
-    for name in ('last.pt', 'ckpt.pt'):
-        path = os.path.join(out_dir, name)
-        if os.path.exists(path):
-            old = load_checkpoint(path, 'checkpoint', 'remove it or choose another --out_dir').get('config') or {}
-            diff = sorted(k for k in config if k not in RUN_CONTROL and k in old and old[k] != config[k])
-            if diff and not force:
-                k = diff[0]
-                raise SystemExit(f"error: {out_dir} holds a run of a different config ({k}={old[k]!r}, now "
-                                 f"{config[k]!r}); pass --force=True to overwrite it, or choose another --out_dir")
-            return
+def training_state(elapsed):
+    rng = dict(batches=batch_gen.get_state(), torch=torch.get_rng_state(),
+               cuda=torch.cuda.get_rng_state(device) if device_type == 'cuda' else None)
+    return dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(), model_args=model_args,
+                iter_num=iter_num, best_val_loss=best_val_loss, best_val_acc=best_val_acc, elapsed=elapsed,
+                config=config, meta_sha256=meta_sha256, rng=rng, scaler=scaler.state_dict())
 
 
 def prune_snapshots():
-    found = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(out_dir, 'ckpt_*.pt'))
-                   if (m := re.search(r'ckpt_(\d+)\.pt$', p)))
-    for _, path in found[:-keep_last] if keep_last else []:
-        os.remove(path)
+    found = sorted((int(n[5:-3]), n) for n in os.listdir(out_dir) if n.startswith('ckpt_') and n[5:-3].isdigit())
+    for _, name in found[:-keep_last] if keep_last else []:
+        os.remove(os.path.join(out_dir, name))
 
 
-def main():
-    config = configure(globals())
-    ddp = int(os.environ.get('RANK', -1)) != -1
-    dev = pick_device(device)
-    if ddp:
-        init_process_group(backend=backend if backend != 'auto' else ('nccl' if dev.startswith('cuda') else 'gloo'))
-        rank, local_rank, world = int(os.environ['RANK']), int(os.environ['LOCAL_RANK']), int(os.environ['WORLD_SIZE'])
-        if dev.startswith('cuda'):
-            dev = f'cuda:{local_rank}'
-            torch.cuda.set_device(dev)
-        if gradient_accumulation_steps % world:
-            raise SystemExit(f"error: gradient_accumulation_steps={gradient_accumulation_steps} must be a multiple "
-                             f"of the {world} processes; set it to {world}")
-        accum = gradient_accumulation_steps // world
-    else:
-        rank, world, accum = 0, 1, gradient_accumulation_steps
-    master = rank == 0
-    if threads:
-        torch.set_num_threads(threads)
-    torch.manual_seed(seed + rank)
-    device_type = 'cuda' if dev.startswith('cuda') else dev.split(':')[0]
-    if device_type == 'cuda':
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    # bf16 autocast is slow on CPUs without native bf16 (3-30x here), so 'auto' keeps float32 off the GPU
-    dt = dtype if dtype != 'auto' else ('bfloat16' if device_type == 'cuda' and torch.cuda.is_bf16_supported()
-                                        else 'float32')
-    ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dt]
-    ctx = nullcontext() if dt == 'float32' else torch.autocast(device_type=device_type, dtype=ptdtype)
+# logging
+if wandb_log and master_process:
+    import wandb
+    # no login must not stop a run: log offline and sync later with `wandb sync`
+    mode = 'online' if os.environ.get('WANDB_API_KEY') or wandb.login(prompt=False) else 'offline'
+    wandb.init(project=wandb_project, name=wandb_run_name, config=config, mode=mode)
 
-    meta = load_meta(data_dir)
-    seq_len, pad_id = meta['seq_len'], meta['stoi'][meta['pad_char']]
-    train_data, val_data = load_records(data_dir, 'train', seq_len), load_records(data_dir, 'val', seq_len)
-    val = np.load(os.path.join(data_dir, 'val.npz'))
-    val_codes, val_labels = val['codes'][:val_images], val['labels'][:val_images]
-    ignore = None
-    if not cls_image_loss:
-        # in 'image:<letters>, number:d.' the letters are unconditional image modelling, not reading
-        cls_form = train_data[:, 0] == meta['stoi'][CLS_PREFIX[0]]
-        ignore = cls_form[:, None] & torch.isin(train_data[:, 1:], torch.tensor(image_ids(meta)))
-    targets = {'train': make_targets(train_data, pad_id, ignore), 'val': make_targets(val_data, pad_id)}
-    records = {'train': train_data, 'val': val_data}
-    digits = torch.tensor(digit_ids(meta), device=dev)
-    gen = torch.Generator().manual_seed(seed + rank)
+# training loop
+stop = StopSignal()
+t0 = time.time()
+t_start = t0 - elapsed0
+while True:
 
-    def batch(split, generator=gen):
-        x, y = get_batch(records[split], targets[split], batch_size, generator)
-        if device_type == 'cuda':
-            return x.pin_memory().to(dev, non_blocking=True), y.pin_memory().to(dev, non_blocking=True)
-        return x.to(dev), y.to(dev)
+    # determine and set the learning rate for this iteration
+    lr = get_lr(iter_num)
+    for param_group in optimizer.param_groups:
+        param_group['lr'] = lr
 
-    model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=seq_len - 1,
-                      bias=bias, vocab_size=meta['vocab_size'], dropout=dropout)
-    iter_num, best_val_acc, best_val_loss, elapsed0 = 0, -1.0, 1e9, 0.0
-    ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
-    start = init_from
-    if start == 'auto':
-        unfinished = os.path.exists(last_path) and not os.path.exists(os.path.join(out_dir, 'run.json'))
-        start = 'resume' if unfinished else 'scratch'
-    if start == 'resume':
-        path = last_path if os.path.exists(last_path) else ckpt_path
-        ckpt = load_checkpoint(path, 'checkpoint', "train from scratch with --init_from=scratch", dev)
-        if ckpt['model_args']['vocab_size'] != meta['vocab_size']:
-            raise SystemExit(f"error: {path} has a vocabulary of {ckpt['model_args']['vocab_size']} but "
-                             f"{data_dir}/meta.json has {meta['vocab_size']}; use the data it was trained on "
-                             "or train from scratch")
-        for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size'):
-            model_args[k] = ckpt['model_args'][k]  # the architecture is the checkpoint's
-        model = GPT(GPTConfig(**model_args))
-        model.load_state_dict(ckpt['model'])
-        iter_num, best_val_loss = ckpt['iter_num'], ckpt['best_val_loss']
-        best_val_acc, elapsed0 = ckpt.get('best_val_acc', -1.0), ckpt.get('elapsed', 0.0)
-        if 'rng' in ckpt and not ddp:
-            # the batch stream and dropout go on exactly where they stopped
-            gen.set_state(ckpt['rng']['batches'])
-            torch.set_rng_state(ckpt['rng']['torch'])
-        if master:
-            print(f"resuming {path} at iteration {iter_num}")
-    elif start == 'scratch':
-        if master:
-            check_out_dir(config)
-        model = GPT(GPTConfig(**model_args))
-    else:
-        raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch', 'resume' or 'auto'")
-    model.to(dev)
-    scaler = torch.amp.GradScaler(enabled=(dt == 'float16'))
-    optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
-    if start == 'resume':
-        optimizer.load_state_dict(ckpt['optimizer'])
-        del ckpt
-    raw_model = model
-    if compile:
-        model = torch.compile(model)
-    if ddp:
-        model = DDP(model, device_ids=[local_rank] if device_type == 'cuda' else None)
-    if master:
-        os.makedirs(out_dir, exist_ok=True)
-        if os.path.exists(os.path.join(out_dir, 'run.json')):
-            os.remove(os.path.join(out_dir, 'run.json'))  # this run is not finished until it writes a new one
-        print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(train_data):,} train sequences "
-              f"of {seq_len}, {batch_size * accum * world} sequences per step on {world} x {dev} ({dt})")
-    if wandb_log and master:
-        import wandb
-        # no login must not stop a run: log offline and sync later with `wandb sync`
-        mode = 'online' if os.environ.get('WANDB_API_KEY') or wandb.login(prompt=False) else 'offline'
-        wandb.init(project=wandb_project, name=wandb_run_name, config=config, mode=mode)
+    # evaluate the loss on train/val sets and write checkpoints
+    if (iter_num % eval_interval == 0 or iter_num == max_iters) and master_process:
+        m = estimate_loss()
+        elapsed = time.time() - t_start
+        acc = f", val acc {m['val_acc']:.4f}" if reading else ''
+        print(f"step {iter_num}: train loss {m['train']:.4f}, val loss {m['val']:.4f}{acc}, {elapsed:.0f}s")
+        if wandb_log:
+            wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'], 'lr': lr, 'elapsed': elapsed,
+                       **({'val/acc': m['val_acc']} if reading else {})})
+        atomic_save(dict(model=raw_model.state_dict(), model_args=model_args, iter_num=iter_num,
+                         val_acc=m.get('val_acc'), val_loss=m['val'], elapsed=elapsed, config=config,
+                         meta_sha256=meta_sha256), os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
+        prune_snapshots()
+        # the untrained model at step 0 is never "best": ckpt.pt always holds a trained one
+        better = iter_num > 0 and (m.get('val_acc', 0.0), -m['val']) > (best_val_acc, -best_val_loss)
+        if better:
+            best_val_acc, best_val_loss = m.get('val_acc', 0.0), m['val']
+        state = training_state(elapsed)
+        if better or (always_save_checkpoint and iter_num > 0):
+            atomic_save(state, ckpt_path)
+            print(f"saved {ckpt_path}" + (f" (val acc {best_val_acc:.4f})" if reading else ''))
+        atomic_save(state, last_path)
+    if iter_num >= max_iters or (iter_num == 0 and eval_only):
+        break
 
-    @torch.no_grad()
-    def evaluate():
-        raw_model.eval()
-        out = {}
-        eval_gen = torch.Generator().manual_seed(seed)  # the same batches every time, and the train stream untouched
-        for split in ('train', 'val'):
-            losses = torch.zeros(eval_iters)
-            for k in range(eval_iters):
-                x, y = batch(split, eval_gen)
-                with ctx:
-                    _, loss = raw_model(x, y)
-                losses[k] = loss.item()
-            out[split] = losses.mean().item()
+    # forward backward update, with optional gradient accumulation to simulate larger batch size
+    ix = step_indices(len(records['train']), batch_size, gradient_accumulation_steps, ddp_world_size, batch_gen)
+    for micro_step in range(gradient_accumulation_steps):
+        if ddp:
+            # in DDP training we only need to sync gradients at the last micro step
+            model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
+        X, Y, W = get_batch('train', ix[ddp_rank, micro_step])
         with ctx:
-            pred = classify(raw_model, val_codes, meta, dev)
-        out['val_acc'] = float((pred == val_labels).mean())
-        raw_model.train()
-        return out
+            if answer_weight == 1.0:
+                _, loss = model(X, Y)
+            else:  # patch: the reading answer weighs answer_weight times a plain target
+                logits, _ = model(X, all_logits=True)
+                loss = weighted_loss(logits.float(), Y, W, answer_weight)
+            loss = loss / gradient_accumulation_steps  # scale the loss to account for gradient accumulation
+        scaler.scale(loss).backward()
+    # clip the gradient
+    if grad_clip != 0.0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    # step the optimizer and scaler if training in fp16
+    scaler.step(optimizer)
+    scaler.update()
+    # flush the gradients as soon as we can, no need for this memory anymore
+    optimizer.zero_grad(set_to_none=True)
 
-    def training_state(elapsed):
-        return dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(), model_args=model_args,
-                    iter_num=iter_num, best_val_loss=best_val_loss, best_val_acc=best_val_acc, elapsed=elapsed,
-                    config=config, rng=dict(batches=gen.get_state(), torch=torch.get_rng_state()))
+    # timing and logging
+    t1 = time.time()
+    if iter_num % log_interval == 0 and master_process:
+        lossf = loss.item() * gradient_accumulation_steps
+        print(f"iter {iter_num}: loss {lossf:.6f}, {(t1 - t0) * 1000 / log_interval:.0f}ms/iter")
+        t0 = t1
+    iter_num += 1
 
-    stop = StopSignal()
-    t0 = time.time()
-    t_start = t0 - elapsed0
-    while True:
-        lr = get_lr(iter_num)
-        for g in optimizer.param_groups:
-            g['lr'] = lr
-        if (iter_num % eval_interval == 0 or iter_num == max_iters) and master:
-            m = evaluate()
-            elapsed = time.time() - t_start
-            print(f"step {iter_num}: train loss {m['train']:.4f}, val loss {m['val']:.4f}, "
-                  f"val acc {m['val_acc']:.4f}, {elapsed:.0f}s")
-            if wandb_log:
-                wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'],
-                           'val/acc': m['val_acc'], 'lr': lr, 'elapsed': elapsed})
-            atomic_save(dict(model=raw_model.state_dict(), model_args=model_args, iter_num=iter_num,
-                             val_acc=m['val_acc'], val_loss=m['val'], elapsed=elapsed, config=config),
-                        os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
-            prune_snapshots()
-            # the untrained model at step 0 is never "best": ckpt.pt always holds a trained one
-            better = iter_num > 0 and (m['val_acc'], -m['val']) > (best_val_acc, -best_val_loss)
-            if better:
-                best_val_acc, best_val_loss = m['val_acc'], m['val']
-            state = training_state(elapsed)
-            if better or (always_save_checkpoint and iter_num > 0):
-                atomic_save(state, ckpt_path)
-                print(f"saved {ckpt_path} (val acc {best_val_acc:.4f})")
-            atomic_save(state, last_path)
-        if iter_num >= max_iters or (iter_num == 0 and eval_only):
-            break
-        for micro in range(accum):
-            if ddp:
-                # only the last micro-step needs to all-reduce the gradients
-                model.require_backward_grad_sync = micro == accum - 1
-            x, y = batch('train')
-            with ctx:
-                if answer_weight == 1.0:
-                    _, loss = model(x, y)
-                else:  # the model's own loss would be computed and thrown away
-                    logits, _ = model(x, all_logits=True)
-                    loss = weighted_loss(logits.float(), y, digits, answer_weight)
-                loss = loss / accum
-            scaler.scale(loss).backward()
-        if grad_clip:
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
-        t1 = time.time()
-        if iter_num % log_interval == 0 and master:
-            print(f"iter {iter_num}: loss {loss.item() * accum:.6f}, {(t1 - t0) * 1000 / log_interval:.0f}ms/iter")
-            t0 = t1
-        iter_num += 1
-        if stop.requested(ddp):
-            if master:
-                atomic_save(training_state(time.time() - t_start), last_path)
-                print(f"stopped by {stop.name} at iteration {iter_num}: saved {last_path}; "
-                      "continue with --init_from=resume (or make train)")
-            break
-    if ddp:
-        destroy_process_group()
-    if stop.name:
-        raise SystemExit(stop.exit_code)
-    if master:
-        files = [os.path.join(data_dir, f) for f in ('train.bin', 'val.bin', 'meta.json')]
-        run_record(os.path.join(out_dir, 'run.json'), config, files,
-                   dict(iter_num=iter_num, best_val_acc=best_val_acc, best_val_loss=best_val_loss,
-                        elapsed=time.time() - t_start))
+    # patch: SIGINT/SIGTERM save the full state and stop, on every process at the same step
+    if stop.requested(device if ddp else None):
+        if master_process:
+            atomic_save(training_state(time.time() - t_start), last_path)
+            print(f"stopped by {stop.name} at iteration {iter_num}: saved {last_path}; "
+                  "continue with --init_from=resume (or make train)")
+        break
 
-
-if __name__ == '__main__':
-    main()
+if ddp:
+    destroy_process_group()
+if stop.name:
+    raise SystemExit(stop.exit_code)
+if master_process:
+    run_record(run_json, config, [os.path.join(data_dir, f) for f in ('train.bin', 'val.bin', 'meta.json')],
+               dict(iter_num=iter_num, best_val_acc=best_val_acc, best_val_loss=best_val_loss,
+                    elapsed=time.time() - t_start))

@@ -17,13 +17,12 @@ prep() {  # name vqvae augment_copies augment_generation
 }
 run() {  # name data iters batch lr [train flags...] [ceil]; a final "ceil" also scores the tokenizer
   local name=$1 data=$2 it=$3 b=$4 lr=$5; shift 5
-  local vq=$VQ; [ $data = g7 ] && vq=$W/vq49/ckpt.pt
   local ceil=""; [ "${!#}" = ceil ] && { ceil=ceil; set -- "${@:1:$(($#-1))}"; }
   while [ $(jobs -rp | wc -l) -ge $CAP ]; do sleep 1; done
-  ( $PY -m nanogpt.train config/train_mnist_vlm.py --data_dir=$W/d/$data --out_dir=$W/r/$name --device=$DEV \
+  ( $PY -m nanogpt.train config/train_mnist_vlm.py --dataset=$W/d/$data --out_dir=$W/r/$name --device=$DEV \
       --dtype=float32 --threads=2 --max_iters=$it --lr_decay_iters=$it --eval_interval=$(( it / 4 )) --batch_size=$b \
       --learning_rate=$lr --min_lr=$($PY -c "print($lr/10)") "$@" > $L/$name.log 2>&1 \
-    && $PY sweeps/score_run.py $name $W/r/$name $W/d/$data $vq $JUDGE $R $ceil >> $L/$name.log 2>&1
+    && $PY sweeps/score_run.py --name=$name --run_dir=$W/r/$name --judge_ckpt=$JUDGE --out=$R ${ceil:+--ceil=True} >> $L/$name.log 2>&1
     rc=$?; echo "$name done at $(( $(date +%s) - S ))s rc=$rc" | tee -a $O/progress.txt ) &
 }
 if [ $PHASE = 1 ]; then

@@ -81,7 +81,7 @@ def pipeline(tmp_path_factory):
     vq, data, out = str(base / 'vqvae'), str(base / 'data'), str(base / 'run')
     run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', env_extra=env)
     run('data.mnist_vlm.prepare', f'--vqvae_ckpt={vq}/ckpt.pt', f'--out_dir={data}', env_extra=env)
-    run('nanogpt.train', 'tests/configs/train_tiny.py', f'--data_dir={data}', f'--out_dir={out}', env_extra=env)
+    run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', env_extra=env)
     return dict(mnist=mnist, vqvae=vq, data=data, out=out, env=env)
 
 
@@ -89,7 +89,6 @@ def pipeline(tmp_path_factory):
 def report(pipeline, tmp_path_factory):
     """`eval.report` on the tiny pipeline, with a judge it trains itself (the judge file does not exist yet)."""
     judge = str(tmp_path_factory.mktemp('report_judge') / 'j.pt')
-    run('eval.report', f"--out_dir={pipeline['out']}", f"--data_dir={pipeline['data']}",
-        f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--judge_ckpt={judge}', '--n_per_digit=10',
+    run('eval.report', f"--out_dir={pipeline['out']}", f'--judge_ckpt={judge}', '--n_per_digit=10',
         env_extra=pipeline['env'])
     return os.path.join(pipeline['out'], 'eval')

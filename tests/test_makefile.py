@@ -1,4 +1,5 @@
 """The whole pipeline through the Makefile, with tiny configs, on small generated data."""
+import json
 import os
 import subprocess
 import sys
@@ -25,9 +26,19 @@ def test_make_all_then_stages_skip_and_args_force(tmp_path):
     p = make('all', *paths, env=env)
     assert p.returncode == 0 and 'python' not in p.stdout  # everything up to date: nothing runs again
 
+    # a finished run is never replaced by accident: ARGS alone is refused, --force=True replaces it
+    before = (tmp_path / 'run' / 'ckpt.pt').read_bytes()
     p = make('train', *paths, 'ARGS=--max_iters=20 --eval_interval=10', env=env)
+    assert p.returncode != 0 and '--force=True' in p.stderr and (tmp_path / 'run' / 'ckpt.pt').read_bytes() == before
+    p = make('train', *paths, 'ARGS=--max_iters=20 --eval_interval=10 --force=True', env=env)
     assert p.returncode == 0 and '-m nanogpt.train' in p.stdout and '--max_iters=20' in p.stdout
     assert '-m vqvae.train' not in p.stdout
+    assert sorted(f.name for f in (tmp_path / 'run').glob('ckpt_*.pt')) == ['ckpt_0.pt', 'ckpt_10.pt', 'ckpt_20.pt']
+
+    p = make('seeds', *paths, 'SEEDS=7', env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    seeds = json.loads((tmp_path / 'run' / 'seeds.json').read_text())
+    assert [r['seed'] for r in seeds['runs']] == [1337, 7] and seeds['summary']['test_accuracy']['std'] >= 0
 
     p = make('train', *paths, 'ARGS=--n_layers=2', env=env)
     assert p.returncode != 0 and "unknown config key 'n_layers'" in p.stderr

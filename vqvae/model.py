@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nanogpt.common import load_checkpoint
+from common.files import load_checkpoint
 
 
 @dataclass

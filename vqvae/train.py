@@ -11,18 +11,23 @@ import os
 import time
 from dataclasses import fields
 
+if not __package__:
+    raise SystemExit("error: run it as a module from the project root: python -m vqvae.train config/vqvae_mnist.py")
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common.configurator import configure
+from common.files import atomic_save, load_checkpoint
+from common.runtime import StopSignal, pick_device, run_record
 from data.mnist import load_split, source_files
-from nanogpt.common import StopSignal, atomic_save, load_checkpoint, pick_device, run_record
-from nanogpt.configurator import configure
 from vqvae.model import VQVAE, VQVAEConfig
 
 # -----------------------------------------------------------------------------
 out_dir = 'out/vqvae'
 init_from = 'scratch'  # 'scratch', 'resume' (from last.pt), or 'auto' (resume an unfinished run, else scratch)
+force = False  # True: start from scratch even where a finished tokenizer (ckpt.pt) lies, replacing it
 encoder = 'conv'
 tokens_per_image = 16
 num_codes = 26
@@ -88,7 +93,10 @@ def main():
     elif start != 'scratch':
         raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch', 'resume' or 'auto'")
     if start == 'scratch' and os.path.exists(ckpt_path):
-        os.remove(ckpt_path)  # a new run: the old tokenizer is not this run's result
+        if not force:
+            raise SystemExit(f"error: {ckpt_path} holds a finished tokenizer; pass --force=True to train a new one "
+                             "in its place, or choose another --out_dir")
+        os.remove(ckpt_path)  # a new run: the old tokenizer is not this run's result, and make must not take it
     print(f"VQ-VAE: {sum(p.numel() for p in model.parameters()):,} parameters, "
           f"{tokens_per_image} tokens x {num_codes} codes, {len(train_x):,} train / {len(val_x):,} val images on {dev}")
 

@@ -1,17 +1,14 @@
-"""The text format shared by data preparation, training and evaluation.
+"""The vocabulary of the text datasets: image letters, padding, meta.json.
 
-Two task forms, padded with '#' to one length:
-    image:ABCDEFGHIJKLMNOP, number:7.   (classification)
-    number:7, image:ABCDEFGHIJKLMNOP.   (generation)
+Every record is one line of text padded with '#' to the dataset's seq_len; the
+tasks (data/mnist_vlm/tasks.py) say what the lines hold. Image codes are written
+as letters: A-Z, then a contiguous run of Unicode letters from U+0100 for
+codebooks larger than 26.
 """
 import json
 import os
 
-import numpy as np
-
 PAD = '#'
-CLS_PREFIX, GEN_PREFIX = 'image:', 'number:'
-DIGITS = '0123456789'
 
 
 def image_alphabet(num_codes):
@@ -19,20 +16,12 @@ def image_alphabet(num_codes):
     return ''.join(chr(ord('A') + i) if i < 26 else chr(0x100 + i - 26) for i in range(num_codes))
 
 
-def classification_text(letters, label):
-    return f"{CLS_PREFIX}{letters}, {GEN_PREFIX}{label}."
-
-
-def generation_text(letters, label):
-    return f"{GEN_PREFIX}{label}, {CLS_PREFIX}{letters}."
-
-
-def make_meta(num_codes, tokens_per_image):
-    """The vocabulary (every character either form can hold, in a fixed order) and the layout."""
+def make_meta(text_chars, seq_len, num_codes, tokens_per_image):
+    """The vocabulary: padding and the tasks' own characters (sorted), then the image letters."""
     alphabet = image_alphabet(num_codes)
-    chars = sorted(set(PAD + DIGITS + '., ' + CLS_PREFIX + GEN_PREFIX)) + list(alphabet)
-    seq_len = len(classification_text('A' * tokens_per_image, 0))
-    assert seq_len == len(generation_text('A' * tokens_per_image, 0))
+    clash = set(text_chars) & set(alphabet)
+    assert not clash, f"task text uses image letters {sorted(clash)}: they would be read as image codes"
+    chars = sorted(set(PAD + text_chars)) + list(alphabet)
     return dict(vocab_size=len(chars), stoi={c: i for i, c in enumerate(chars)}, itos=dict(enumerate(chars)),
                 seq_len=seq_len, pad_char=PAD, image_alphabet=alphabet, tokens_per_image=tokens_per_image,
                 num_codes=num_codes)
@@ -50,6 +39,8 @@ def load_meta(data_dir):
         raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
     except (ValueError, KeyError, AttributeError) as e:
         raise SystemExit(f"error: {path} is corrupt ({type(e).__name__}); rebuild it with `make data`")
+    if 'tasks' not in meta:
+        raise SystemExit(f"error: {path} was written by an older version (no task list); rebuild it with `make data`")
     return meta
 
 
@@ -62,25 +53,10 @@ def encode(text, stoi):
     return [stoi[c] for c in text]
 
 
-def classification_prompts(codes, meta):
-    """Token ids (N, T) -> prompt ids 'image:<letters>, number:' (N, P)."""
-    stoi = meta['stoi']
-    image = np.array([stoi[c] for c in meta['image_alphabet']])[np.asarray(codes, dtype=np.int64)]
-    head = np.array(encode(CLS_PREFIX, stoi))
-    tail = np.array(encode(', ' + GEN_PREFIX, stoi))
-    n = len(image)
-    return np.concatenate([np.tile(head, (n, 1)), image, np.tile(tail, (n, 1))], axis=1)
-
-
-def generation_prompts(labels, meta):
-    """Digits (N,) -> prompt ids 'number:<d>, image:' (N, P)."""
-    stoi = meta['stoi']
-    return np.array([encode(f"{GEN_PREFIX}{d}, {CLS_PREFIX}", stoi) for d in labels]).reshape(len(labels), -1)
-
-
-def digit_ids(meta):
-    return [meta['stoi'][d] for d in DIGITS]
-
-
 def image_ids(meta):
     return [meta['stoi'][c] for c in meta['image_alphabet']]
+
+
+def letters(codes, meta):
+    """A row of image codes as its letters."""
+    return ''.join(meta['image_alphabet'][c] for c in codes)

@@ -1,31 +1,38 @@
-"""Turn MNIST into text: VQ-VAE tokens and labels written as fixed-length character sequences.
+"""Turn MNIST into text: VQ-VAE tokens and labels written as fixed-length character records.
 
-    python -m data.mnist_vlm.prepare [config.py] [--key=value ...]
+    python -m data.mnist_vlm.prepare [config/prepare_mnist_vlm.py] [--key=value ...]
 
-Each image becomes the two task forms of data/mnist_vlm/format.py, as text.
-Writes {train,val,test}.txt, {train,val,test}.bin (uint16 ids, fixed-length
-records), {val,test}.npz (token ids and labels of every image, for eval) and
-meta.pkl / meta.json (the vocabulary and the sequence layout).
+Each image becomes the records of the tasks named in `tasks` (data/mnist_vlm/tasks.py).
+Writes {train,val,test}.txt, {train,val,test}.bin (uint16 ids, one record of seq_len
+ids after another), {val,test}.npz (token ids and labels of every image, for evaluation)
+and meta.pkl / meta.json (vocabulary, layout, tasks, and the VQ-VAE that wrote the
+letters, with its SHA-256). Everything is computed before the first file is replaced;
+meta.json is written last and marks the data complete.
 """
-import json
 import math
 import os
 import pickle
+
+if not __package__:
+    raise SystemExit("error: run it as a module from the project root: python -m data.mnist_vlm.prepare")
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common.configurator import configure
+from common.files import atomic_write, file_sha256, write_json
+from common.runtime import run_record
 from data.mnist import load_split, source_files
-from data.mnist_vlm.format import PAD, classification_text, generation_text, make_meta
-from nanogpt.common import atomic_write, run_record
-from nanogpt.configurator import configure
+from data.mnist_vlm.format import PAD, letters
+from data.mnist_vlm.tasks import build_meta, get_tasks
 from vqvae.model import load_vqvae
 
 # -----------------------------------------------------------------------------
 vqvae_ckpt = 'out/vqvae/ckpt.pt'
 out_dir = 'data/mnist_vlm'
-both_forms = True  # every image in both task forms; False: the blog's one random form per image
+tasks = 'read,draw'  # the tasks whose records the GPT trains on (data/mnist_vlm/tasks.py)
+both_forms = True  # every image in every task's form; False: the blog's one random task per image
 augment_copies = 0  # extra copies of every training image, randomly shifted and rotated, then tokenised
 augment_generation = False  # False: the copies teach reading only, so the model learns to draw real, upright digits
 max_shift = 2.0     # pixels
@@ -52,49 +59,52 @@ def augment(images, rng):
     return (out[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
+def split_text(split, vq, meta, task_list, rng):
+    """The records of one split as text, their ids, and the codes and labels of its real images."""
+    images, labels = load_split(split)
+    n_real = len(images)
+    if split == 'train' and augment_copies:
+        images = np.concatenate([images] + [augment(images, rng) for _ in range(augment_copies)])
+        labels = np.tile(labels, augment_copies + 1)
+    codes = encode_images(vq, images)
+    copy_tasks = [t for t in task_list if augment_generation or t.name != 'draw']
+    lines = []
+    for i, (row, label) in enumerate(zip(codes, labels)):
+        chosen = task_list if i < n_real else copy_tasks
+        if not both_forms:
+            chosen = [chosen[rng.integers(len(chosen))]]
+        lines += [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(letters(row, meta), int(label))]
+    text = '\n'.join(lines) + '\n'
+    ids = np.array([meta['stoi'][ch] for ch in text.replace('\n', '')], dtype=np.uint16)
+    print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
+    return text, ids, codes[:n_real], labels[:n_real], lines[0]
+
+
 def main():
     config = configure(globals())
+    task_list = get_tasks(tasks)
     vq = load_vqvae(vqvae_ckpt)
-    meta = make_meta(vq.config.num_codes, vq.config.tokens_per_image)
-    alphabet, stoi, seq_len = meta['image_alphabet'], meta['stoi'], meta['seq_len']
+    meta = build_meta(tasks, vq.config.num_codes, vq.config.tokens_per_image)
     rng = np.random.default_rng(seed)
+    # everything is read and computed before a file is touched: bad input leaves the old data whole
+    splits = {split: split_text(split, vq, meta, task_list, rng) for split in ('train', 'val', 'test')}
     os.makedirs(out_dir, exist_ok=True)
-    # meta.json is written last and marks the data complete: an interrupted run leaves none behind
-    for name in ('meta.json', 'meta.pkl'):
+    for name in ('meta.json', 'meta.pkl'):  # no meta.json while the files below are half new, half old
         if os.path.exists(os.path.join(out_dir, name)):
             os.remove(os.path.join(out_dir, name))
-    for split in ('train', 'val', 'test'):
-        images, labels = load_split(split)
-        n_real = len(images)
-        if split == 'train' and augment_copies:
-            images = np.concatenate([images] + [augment(images, rng) for _ in range(augment_copies)])
-            labels = np.tile(labels, augment_copies + 1)
-        codes = encode_images(vq, images)
-        lines = []
-        for i, (row, label) in enumerate(zip(codes, labels)):
-            letters = ''.join(alphabet[c] for c in row)
-            forms = (classification_text, generation_text)
-            if i >= n_real and not augment_generation:
-                forms = forms[:1]
-            elif not both_forms:
-                forms = (forms[rng.integers(2)],)
-            lines += [f(letters, int(label)).ljust(seq_len, PAD) for f in forms]
-        assert all(len(line) == seq_len for line in lines), "every sequence must have the same length"
-        text = '\n'.join(lines) + '\n'
-        ids = np.array([stoi[ch] for ch in text.replace('\n', '')], dtype=np.uint16)
+    for split, (text, ids, codes, labels, _) in splits.items():
         atomic_write(os.path.join(out_dir, f'{split}.txt'), lambda f: f.write(text.encode('utf-8')))
         atomic_write(os.path.join(out_dir, f'{split}.bin'), lambda f: f.write(ids.tobytes()))
         if split != 'train':
             atomic_write(os.path.join(out_dir, f'{split}.npz'),
                          lambda f: np.savez(f, codes=codes.astype(np.uint16), labels=labels))
-        print(f"{split}: {len(images):,} images -> {len(lines):,} sequences of {seq_len} chars, "
-              f"{len(ids):,} tokens")
     run_record(os.path.join(out_dir, 'run.json'), config, source_files() + [vqvae_ckpt], {})
-    meta['prepare_config'] = {k: v for k, v in config.items() if k != 'out_dir'}  # where it lies is no property of the data
-    atomic_write(os.path.join(out_dir, 'meta.json'),
-                 lambda f: f.write(json.dumps(meta, ensure_ascii=False, indent=1).encode('utf-8')))
+    # where the data lies is no property of the data: out_dir is left out, so equal inputs give an equal meta.json
+    meta['prepare_config'] = {k: v for k, v in config.items() if k not in ('out_dir', 'vqvae_ckpt')}
+    meta['vqvae'] = dict(path=vqvae_ckpt, sha256=file_sha256(vqvae_ckpt))
+    write_json(os.path.join(out_dir, 'meta.json'), meta)
     atomic_write(os.path.join(out_dir, 'meta.pkl'), lambda f: pickle.dump(meta, f))
-    print(f"vocab_size {meta['vocab_size']}, example: {lines[0]}")
+    print(f"vocab_size {meta['vocab_size']}, tasks {','.join(meta['tasks'])}, example: {splits['train'][4]}")
 
 
 if __name__ == '__main__':

@@ -5,3 +5,4 @@ max_iters = 200
 eval_interval = 50
 batch_size = 64
 threads = 1
+num_codes = 40  # past A-Z: letters from U+0100 take two bytes in UTF-8, as the default's do

@@ -5,8 +5,8 @@ import pickle
 
 import numpy as np
 
-from data.mnist_vlm.format import (classification_prompts, generation_prompts, image_alphabet, load_meta,
-                                   make_meta)
+from data.mnist_vlm.format import image_alphabet, load_meta
+from data.mnist_vlm.tasks import build_meta
 from tests.conftest import run
 
 
@@ -15,16 +15,6 @@ def test_alphabet_is_letters_then_a_contiguous_unicode_run():
     big = image_alphabet(64)
     assert big[:26] == image_alphabet(26) and len(set(big)) == 64
     assert [ord(c) for c in big[26:]] == list(range(0x100, 0x100 + 38))
-
-
-def test_meta_vocabulary_covers_both_forms_and_prompts_line_up():
-    meta = make_meta(26, 16)
-    assert meta['seq_len'] == len('image:ABCDEFGHIJKLMNOP, number:7.')
-    itos = meta['itos']
-    p = classification_prompts(np.zeros((2, 16), dtype=np.uint16), meta)
-    assert ''.join(itos[i] for i in p[0]) == 'image:AAAAAAAAAAAAAAAA, number:'
-    g = generation_prompts(np.array([3, 9]), meta)
-    assert ''.join(itos[i] for i in g[1]) == 'number:9, image:'
 
 
 def digest(folder):
@@ -37,6 +27,7 @@ def test_prepare_writes_both_forms_and_is_deterministic(pipeline, tmp_path):
     data = pipeline['data']
     meta = load_meta(data)
     assert meta == {**json.load(open(os.path.join(data, 'meta.json'))), 'itos': meta['itos'], 'stoi': meta['stoi']}
+    assert meta['tasks'] == ['read', 'draw'] and meta['vqvae']['path'] == f"{pipeline['vqvae']}/ckpt.pt"
     with open(os.path.join(data, 'meta.pkl'), 'rb') as f:
         pkl = pickle.load(f)
     assert pkl['stoi'] == meta['stoi'] and pkl['itos'] == meta['itos'] and pkl['vocab_size'] == meta['vocab_size']
@@ -80,6 +71,16 @@ def test_prepare_without_a_vqvae_says_what_to_do(tmp_path, tiny_mnist):
     assert not os.path.exists(tmp_path / 'd')
 
 
+def test_prepare_that_fails_on_its_input_leaves_the_data_whole(pipeline, tmp_path):
+    data = str(tmp_path / 'data')
+    run('data.mnist_vlm.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}',
+        env_extra=pipeline['env'])
+    before = digest(data)
+    p = run('data.mnist_vlm.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}',
+            env_extra={'MNIST_DIR': str(tmp_path / 'empty')}, check=False)
+    assert p.returncode != 0 and 'not found in MNIST_DIR' in p.stderr and digest(data) == before
+
+
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
@@ -87,7 +88,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 @given(st.text(max_size=40))
 def test_any_prompt_encodes_or_names_the_bad_characters(text):
     from data.mnist_vlm.format import encode
-    meta = make_meta(26, 16)
+    meta = build_meta('read,draw', 26, 16)
     try:
         ids = encode(text, meta['stoi'])
     except SystemExit as e:

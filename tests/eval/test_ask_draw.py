@@ -2,16 +2,12 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from data.mnist import load_split
-from data.mnist_vlm.format import load_meta
 from eval.ask import load_digit
-from eval.tasks import classify
-from nanogpt.model import load_gpt
+from nanogpt.vlm import VLM
 from tests.conftest import run
-from vqvae.model import load_vqvae
 
 
 def test_ask_reads_test_pngs_far_above_chance(pipeline, tmp_path, monkeypatch):
@@ -24,16 +20,23 @@ def test_ask_reads_test_pngs_far_above_chance(pipeline, tmp_path, monkeypatch):
         big = Image.fromarray(img).resize((56, 56)) if i % 2 else Image.fromarray(255 - img).convert('RGB')
         big.save(path)  # every other one larger, the rest dark-on-light colour: both must read as MNIST
         digits.append(load_digit(str(path)))
-    meta = load_meta(pipeline['data'])
-    model, _ = load_gpt(os.path.join(pipeline['out'], 'ckpt.pt'), vocab_size=meta['vocab_size'])
-    vq = load_vqvae(os.path.join(pipeline['vqvae'], 'ckpt.pt'))
-    pred = classify(model, vq.encode(torch.from_numpy(np.stack(digits))).numpy(), meta)
+    vlm = VLM.load(pipeline['out'])
+    pred = vlm.read(vlm.encode(np.stack(digits)))
     # chance gives 4 of 40; 14 or more happens by chance with probability below 1e-4
     assert (pred == labels).sum() >= 14
 
-    p = run('eval.ask', str(tmp_path / '1.png'), f"--out_dir={pipeline['out']}", f"--data_dir={pipeline['data']}",
-            f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt")
-    assert p.stdout.split()[0] in '0123456789' and 'tokens' in p.stdout
+    p = run('eval.ask', f"--image={tmp_path / '1.png'}", f"--out_dir={pipeline['out']}")
+    assert p.stdout.split()[0] in '0123456789' and 'tokens' in p.stdout and p.stderr == ''
+    p = run('eval.ask', str(tmp_path / '1.png'), f"--out_dir={pipeline['out']}", check=False)
+    assert p.returncode == 1 and '--key=value' in p.stderr and 'Traceback' not in p.stderr
+
+
+def test_a_stroke_on_a_transparent_background_is_ink(tmp_path):
+    rgba = np.zeros((56, 56, 4), np.uint8)
+    rgba[10:46, 26:30] = (255, 255, 255, 255)  # a white vertical bar, opaque; the rest transparent
+    Image.fromarray(rgba, 'RGBA').save(tmp_path / 'one.png')
+    digit = load_digit(str(tmp_path / 'one.png'))
+    assert digit[:, 13:15].mean() > 150 and digit[:, :8].max() == 0 and digit.mean() < 60
 
 
 def test_ask_rejects_bad_images_with_one_line(tmp_path):
@@ -46,9 +49,11 @@ def test_ask_rejects_bad_images_with_one_line(tmp_path):
         assert message in str(e.value) and '\n' not in str(e.value)
 
 
-def test_draw_writes_a_grid(pipeline, tmp_path):
+def test_draw_writes_a_grid_of_drawn_digits(pipeline, tmp_path):
     out = tmp_path / 'sevens.png'
-    p = run('eval.draw', '7', '--n', '4', '--out', str(out), f"--out_dir={pipeline['out']}",
-            f"--data_dir={pipeline['data']}", f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt")
-    assert 'drew 4 x 7 (100% well formed)' in p.stdout
-    assert Image.open(out).size == (2 * 2 * 30, 2 * 2 * 30)
+    p = run('eval.draw', '--digit=7', '--n=4', f'--out={out}', f"--out_dir={pipeline['out']}")
+    assert 'drew 4 x 7' in p.stdout
+    grid = np.asarray(Image.open(out).convert('L'))
+    assert grid.shape == (2 * 2 * 30, 2 * 2 * 30) and grid.max() > 200  # digits drawn, not an empty grid
+    p = run('eval.draw', '--digit=12', f'--out={out}', f"--out_dir={pipeline['out']}", check=False)
+    assert p.returncode == 1 and '0-9' in p.stderr

@@ -6,20 +6,19 @@ from tests.conftest import run
 
 def test_bench_measures_throughput_accuracy_inference_and_stages(pipeline, report, tmp_path):
     out = tmp_path / 'bench.json'
-    p = run('eval.bench', f"--out_dir={pipeline['out']}", f"--data_dir={pipeline['data']}",
-            f"--vqvae_dir={pipeline['vqvae']}", f'--judge_dir={tmp_path}/no_judge', '--steps=4', '--n_generate=50',
+    p = run('eval.bench', f"--out_dir={pipeline['out']}", f"--vqvae_dir={pipeline['vqvae']}",
+            f'--judge_dir={tmp_path}/no_judge', '--steps=4', '--n_generate=50',
             '--blog_config=tests/configs/train_tiny.py', f'--out={out}', env_extra=pipeline['env'])
     b = json.load(open(out))
     assert 'train throughput' in p.stdout and str(out) in p.stdout
     tp = b['throughput']
     for t in tp.values():
         assert t['tokens_per_s'] > 0 and 0 < t['informative_tokens_per_s'] <= t['tokens_per_s']
-    # whole records of equal length waste no target; random windows waste the first letter of every next record
-    assert tp['default']['informative_tokens_per_s'] == tp['default']['tokens_per_s']
+    # random windows waste the first letter of every next record: about one target in seq_len - 1
     waste = 1 - tp['plain_nanogpt_loop']['informative_tokens_per_s'] / tp['plain_nanogpt_loop']['tokens_per_s']
     assert 0.01 < waste < 0.06
 
-    trail = json.load(open(os.path.join(report, 'results.json')))['trail']
+    trail = json.load(open(os.path.join(report, 'results.json')))['tasks']['read']['trail']
     assert set(b['time_to_accuracy']) == {'0.95', '0.98', '0.99'}
     for th, hit in b['time_to_accuracy'].items():
         first = next((row for row in trail if row[2] >= float(th)), None)
@@ -36,7 +35,6 @@ def test_bench_measures_throughput_accuracy_inference_and_stages(pipeline, repor
 
 
 def test_bench_without_a_run_says_what_to_do(tmp_path, pipeline):
-    p = run('eval.bench', f'--out_dir={tmp_path}', f"--data_dir={pipeline['data']}", env_extra=pipeline['env'],
-            check=False)
+    p = run('eval.bench', f'--out_dir={tmp_path}', env_extra=pipeline['env'], check=False)
     assert p.returncode != 0 and 'Traceback' not in p.stderr
     assert 'ckpt.pt' in p.stderr and 'make train' in p.stderr

@@ -45,17 +45,20 @@ def test_scores_judge_the_images_not_the_labels(judge, pipeline, monkeypatch):
 def test_report_has_every_field(report):
     ev = report
     r = json.load(open(os.path.join(ev, 'results.json')))
-    for key in ('classification', 'trail', 'generation', 'tokenizer_ceiling', 'real_floor_fid', 'judge',
-                'train_config', 'data_meta', 'machine', 'resources'):
+    for key in ('tasks', 'tokenizer_ceiling', 'real_floor_fid', 'judge', 'train_config', 'data_meta', 'machine',
+                'resources', 'majority_baseline'):
         assert key in r
-    for g in r['generation'].values():
+    assert list(r['tasks']) == r['data_meta']['tasks'] == ['read', 'draw']  # eval ran what the run was trained on
+    assert {'accuracy', 'ci95', 'confusion', 'trail', 'free_non_digit_rate'} <= set(r['tasks']['read'])
+    gen = r['tasks']['draw']
+    for g in gen.values():
         assert {'judge_accuracy', 'fid', 'distinct', 'memorised', 'per_digit', 'well_formed'} <= set(g)
-    assert set(r['generation']) == {'t', 'low_t', 'guided', 'greedy'}
-    assert [r['generation'][k]['temperature'] for k in ('t', 'low_t', 'guided', 'greedy')] == [1.0, 0.7, 1.0, 0.0]
-    assert [r['generation'][k]['guidance'] for k in ('t', 'low_t', 'guided', 'greedy')] == [0.0, 0.0, 1.0, 0.0]
-    assert r['generation']['t']['well_formed'] == 1.0 and r['generation']['t']['n'] == 100
+    assert set(gen) == {'t', 'low_t', 'guided', 'greedy'}
+    assert [gen[k]['temperature'] for k in ('t', 'low_t', 'guided', 'greedy')] == [1.0, 0.7, 1.0, 0.0]
+    assert [gen[k]['guidance'] for k in ('t', 'low_t', 'guided', 'greedy')] == [0.0, 0.0, 1.0, 0.0]
+    assert gen['t']['n'] == 100
     assert set(r['tokenizer_ceiling']) == {'judge_accuracy', 'mse', 'fid'}
     for png in ('accuracy_vs_iter', 'generated_first_last', 'reconstructions', 'confusion', 'token_histograms'):
         assert os.path.getsize(os.path.join(ev, png + '.png')) > 1000
     md = open(os.path.join(ev, 'report.md')).read()
-    assert 'judge accuracy' in md and 'FID' in md and f"{r['classification']['accuracy']:.4f}" in md
+    assert 'judge accuracy' in md and 'FID' in md and f"{r['tasks']['read']['accuracy']:.4f}" in md

@@ -1,53 +1,67 @@
+import json
 import os
+import subprocess
+import sys
 
 import torch
 import torch.nn.functional as F
 
-from nanogpt.model import load_gpt
-from nanogpt.train import get_batch, make_targets, weighted_loss
-from tests.conftest import run
+from nanogpt.dataloader import make_targets, step_indices, weighted_loss
+from tests.conftest import ROOT, run
 
 NANOGPT_CKPT_KEYS = {'model', 'optimizer', 'model_args', 'iter_num', 'best_val_loss', 'config'}
 
 
-def test_batches_are_whole_sequences_with_padding_masked():
+def test_batches_are_whole_records_with_padding_masked():
     L, pad = 9, 0
     records = torch.randint(1, 30, (50, L))
     records[:, -3:] = pad  # padding at the end of every record
     records[:, 0] = torch.arange(50) + 100  # mark each record's start
-    x, y = get_batch(records, make_targets(records, pad), 32, torch.Generator().manual_seed(0))
+    targets = make_targets(records, pad)
+    ix = step_indices(len(records), 32, 1, 1, torch.Generator().manual_seed(0))[0, 0]
+    x, y = records[ix, :-1], targets[ix]
     assert x.shape == y.shape == (32, L - 1)
     for xi, yi in zip(x, y):
         r = records[int(xi[0]) - 100]
         assert torch.equal(xi, r[:-1])  # the row starts at a record boundary
-        assert torch.equal(yi[:-3], r[1:-3]) and (yi[-3:] == -1).all()  # no target leaves the record
-    # a batch never contains a record start anywhere but column 0
-    assert (x[:, 1:] < 100).all()
-    ignore = torch.zeros(50, L - 1, dtype=torch.bool)
-    ignore[:, 0] = True
-    assert (make_targets(records, pad, ignore)[:, 0] == -1).all()
+        assert torch.equal(yi[:-3], r[1:-3]) and (yi[-3:] == -1).all()  # padding is never a target
 
 
-def test_answer_weight_scales_only_the_digit_targets():
+def test_processes_split_the_records_one_process_sees():
+    # 2 processes x 1 micro-step see exactly what 1 process sees in 2 micro-steps, in the same order
+    one = step_indices(1000, 8, 2, 1, torch.Generator().manual_seed(3))
+    two = step_indices(1000, 8, 1, 2, torch.Generator().manual_seed(3))
+    assert torch.equal(one[0, 0], two[0, 0]) and torch.equal(one[0, 1], two[1, 0])
+
+
+def test_answer_weight_scales_only_the_marked_targets():
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(4, 6, 12, generator=g)
     targets = torch.randint(0, 12, (4, 6), generator=g)
     targets[0, :2] = -1  # masked targets count for nothing, weighted or not
-    digits = torch.tensor([3, 4])
+    marked = torch.zeros(4, 6, dtype=torch.bool)
+    marked[:, 3] = True
     plain = F.cross_entropy(logits.view(-1, 12), targets.view(-1), ignore_index=-1)
-    assert torch.allclose(weighted_loss(logits, targets, digits, 1.0), plain)
+    assert torch.allclose(weighted_loss(logits, targets, marked, 1.0), plain)
     ce = F.cross_entropy(logits.view(-1, 12), targets.view(-1), ignore_index=-1, reduction='none')
-    t = targets.view(-1)
-    is_digit, kept = (t == 3) | (t == 4), t >= 0
-    assert is_digit.any()
-    want = (ce[kept & ~is_digit].sum() + 10 * ce[is_digit].sum()) / ((kept & ~is_digit).sum() + 10 * is_digit.sum())
-    assert torch.allclose(weighted_loss(logits, targets, digits, 10.0), want)
+    m, kept = marked.view(-1), targets.view(-1) >= 0
+    want = (ce[kept & ~m].sum() + 10 * ce[m].sum()) / ((kept & ~m).sum() + 10 * m.sum())
+    assert torch.allclose(weighted_loss(logits, targets, marked, 10.0), want)
+
+
+def test_running_a_script_by_its_path_says_to_use_m():
+    for script in ('nanogpt/train.py', 'nanogpt/sample.py', 'vqvae/train.py', 'data/mnist_vlm/prepare.py'):
+        p = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True)
+        assert p.returncode == 1 and p.stderr.startswith('error: run it as a module') and '-m ' in p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1
 
 
 def test_training_checkpoints_and_resume(pipeline, tmp_path):
     out = pipeline['out']
     ckpt = torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)
     assert NANOGPT_CKPT_KEYS <= set(ckpt)
+    # nanoGPT's sample.py finds the vocabulary at data/<config['dataset']>/meta.pkl
+    assert os.path.exists(os.path.join('data', ckpt['config']['dataset'], 'meta.pkl'))
     assert ckpt['model_args']['block_size'] == 32 and ckpt['best_val_acc'] > 0.5
     snaps = sorted(f for f in os.listdir(out) if f.startswith('ckpt_'))
     assert snaps == ['ckpt_0.pt', 'ckpt_100.pt', 'ckpt_200.pt', 'ckpt_300.pt', 'ckpt_400.pt']
@@ -63,7 +77,7 @@ def test_training_checkpoints_and_resume(pipeline, tmp_path):
         with open(os.path.join(out, f), 'rb') as src, open(os.path.join(resumed, f), 'wb') as dst:
             dst.write(src.read())
     start = ckpt['iter_num']
-    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f"--data_dir={pipeline['data']}", f'--out_dir={resumed}',
+    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={resumed}',
             '--init_from=resume', f'--max_iters={start + 20}', '--eval_interval=10', '--always_save_checkpoint',
             env_extra=pipeline['env'])
     assert f'step {start}:' in p.stdout and f'step {start + 20}:' in p.stdout and 'step 0:' not in p.stdout
@@ -77,23 +91,24 @@ def test_resume_refuses_another_vocabulary(pipeline, tmp_path):
     for f in os.listdir(pipeline['data']):
         with open(os.path.join(pipeline['data'], f), 'rb') as src, open(os.path.join(data, f), 'wb') as dst:
             dst.write(src.read())
-    meta = open(os.path.join(data, 'meta.json')).read().replace('"vocab_size": 50', '"vocab_size": 51')
-    open(os.path.join(data, 'meta.json'), 'w').write(meta)
-    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f'--data_dir={data}', f"--out_dir={pipeline['out']}",
+    meta = json.load(open(os.path.join(data, 'meta.json'), encoding='utf-8'))
+    n = meta['vocab_size']
+    meta['vocab_size'] = n + 1
+    json.dump(meta, open(os.path.join(data, 'meta.json'), 'w', encoding='utf-8'))
+    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f"--out_dir={pipeline['out']}",
             '--init_from=resume', env_extra=pipeline['env'], check=False)
-    assert p.returncode != 0 and 'vocabulary of 50' in p.stderr and 'Traceback' not in p.stderr
-    model, _ = load_gpt(os.path.join(pipeline['out'], 'ckpt.pt'))
-    assert model.config.vocab_size == 50
+    assert p.returncode != 0 and f'vocabulary of {n}' in p.stderr and 'Traceback' not in p.stderr
+    assert torch.load(os.path.join(pipeline['out'], 'ckpt.pt'), weights_only=True)['model_args']['vocab_size'] == n
 
 
 def test_missing_data_is_one_clear_error(tmp_path):
-    p = run('nanogpt.train', f'--data_dir={tmp_path}', f'--out_dir={tmp_path}/o', check=False)
+    p = run('nanogpt.train', f'--dataset={tmp_path}', f'--out_dir={tmp_path}/o', check=False)
     assert p.returncode != 0 and 'make data' in p.stderr and 'Traceback' not in p.stderr
 
 
 def test_ckpt_is_always_a_trained_model(pipeline, tmp_path):
     # even when the untrained step-0 model happens to score higher, ckpt.pt holds a trained one
     out = str(tmp_path / 'run')
-    run('nanogpt.train', 'tests/configs/train_tiny.py', f"--data_dir={pipeline['data']}", f'--out_dir={out}',
+    run('nanogpt.train', 'tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={out}',
         '--max_iters=2', '--eval_interval=1', '--learning_rate=1e-6', env_extra=pipeline['env'])
     assert torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)['iter_num'] >= 1

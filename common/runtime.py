@@ -1,7 +1,5 @@
-"""Small helpers shared by every stage: device, safe checkpoint files, stopping, run records."""
-import hashlib
+"""What a running stage needs from its machine: the device, clean stops, its resources, its record."""
 import importlib.metadata
-import json
 import os
 import platform
 import resource
@@ -11,6 +9,8 @@ import sys
 import time
 
 import torch
+
+from common.files import file_sha256, write_json
 
 STARTED = time.time()  # every stage imports this module early: its start, give or take the ~1 s of `import torch`
 
@@ -23,31 +23,6 @@ def pick_device(device='auto'):
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available():
         return 'mps'
     return 'cpu'
-
-
-def atomic_write(path, write):
-    """Call write(f) on a temporary file, fsync, then rename: a kill never leaves a truncated file."""
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_save(obj, path):
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def load_checkpoint(path, what, fix, device='cpu'):
-    """torch.load with weights_only=True, turning every failure into one clear line."""
-    if not os.path.exists(path):
-        raise SystemExit(f"error: {what} {path} not found; {fix}")
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:
-        raise SystemExit(f"error: {path} is not a readable {what} ({type(e).__name__}); {fix}")
 
 
 class StopSignal:
@@ -64,23 +39,17 @@ class StopSignal:
         self.name = signal.Signals(signum).name
         self.exit_code = 128 + signum  # the shell's convention for "ended by a signal"
 
-    def requested(self, ddp=False):
-        if not ddp:
+    def requested(self, ddp_device=None):
+        """True once a signal arrived; under DDP (pass the process's device) true on every process alike."""
+        if ddp_device is None:
             return self.name is not None
-        # every process must stop at the same step, or the others would wait forever in an all-reduce
-        flag = torch.tensor([1.0 if self.name else 0.0])
+        # every process must stop at the same step, or the others would wait forever in an all-reduce;
+        # the flag lives on the process's device, since NCCL reduces GPU tensors only
+        flag = torch.tensor([1.0 if self.name else 0.0], device=ddp_device)
         torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
         if flag.item() and not self.name:
             self.name, self.exit_code = 'a signal to another process', 128 + signal.SIGTERM
         return bool(flag.item())
-
-
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def resources():
@@ -103,9 +72,8 @@ def run_record(path, config, data_files, results):
             versions[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             versions[pkg] = None
-    record = dict(config=config, git_commit=commit, python=platform.python_version(), packages=versions,
-                  machine=f"{platform.machine()}, {os.cpu_count()} CPUs"
-                          + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ''),
-                  data_sha256={f: file_sha256(f) for f in data_files if os.path.exists(f)}, results=results,
-                  resources=resources())
-    atomic_write(path, lambda f: f.write(json.dumps(record, indent=1).encode()))
+    write_json(path, dict(config=config, git_commit=commit, python=platform.python_version(), packages=versions,
+                          machine=f"{platform.machine()}, {os.cpu_count()} CPUs"
+                                  + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ''),
+                          data_sha256={f: file_sha256(f) for f in data_files if os.path.exists(f)},
+                          results=results, resources=resources()))

@@ -1,7 +1,8 @@
 """nanoGPT-style configuration: plain globals, overridden by config files and --key=value.
 
 Every script declares its settings as module globals, then calls
-`configure(globals())`. Positional arguments are config files (Python that
+`configure(globals())` (nanoGPT exec()s configurator.py instead; a function
+lets every stage share it without climbing the pipeline). Positional arguments are config files (Python that
 assigns globals); `--key=value` arguments override single keys. A key the
 script does not declare, or a value of the wrong type, is an error: a typo must
 never silently train the wrong model.
@@ -37,13 +38,19 @@ def configure(g, argv=None):
     keys = config_keys(g)
     for arg in argv:
         if not arg.startswith('--'):
+            if not arg.endswith('.py'):
+                raise SystemExit(f"error: '{arg}' is neither a config file (*.py) nor --key=value; "
+                                 f"settings are passed as --key=value (known keys: {', '.join(sorted(keys))})")
             try:
-                with open(arg) as f:
+                with open(arg, encoding='utf-8') as f:
                     source = f.read()
-            except OSError as e:
-                raise SystemExit(f"error: cannot read config file {arg}: {e.strerror}; pass an existing file from config/")
+            except (OSError, UnicodeDecodeError) as e:
+                raise SystemExit(f"error: cannot read config file {arg} ({e}); pass an existing file from config/")
             ns = {}
-            exec(compile(source, arg, 'exec'), ns)
+            try:
+                exec(compile(source, arg, 'exec'), ns)
+            except Exception as e:  # a config file is user code: any error in it is theirs to fix, in one line
+                raise SystemExit(f"error: config file {arg} fails: {type(e).__name__}: {e}")
             for k, v in ns.items():
                 if k.startswith('_') or k == '__builtins__' or not isinstance(v, CONFIG_TYPES):
                     continue

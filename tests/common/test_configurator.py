@@ -1,6 +1,6 @@
 import pytest
 
-from nanogpt.configurator import configure
+from common.configurator import configure
 
 
 def fresh():
@@ -21,7 +21,8 @@ def test_files_and_overrides_apply_in_order(tmp_path):
     (['--batch_size=3.5'], "expects int"),
     (['--compile=1'], "expects bool"),
     (['--learning_rate=fast'], "expects float"),
-    (['batch_size'], "cannot read config file"),
+    (['missing.py'], "cannot read config file"),
+    (['digit.png'], "neither a config file"),
     (['--out_dir'], "malformed"),
     (['--PAD=x'], "unknown config key 'PAD'"),
 ])
@@ -36,3 +37,13 @@ def test_unknown_key_in_a_file(tmp_path):
     cfg.write_text("n_layers = 4\n")
     with pytest.raises(SystemExit, match="unknown config key 'n_layers'"):
         configure(fresh(), [str(cfg)])
+
+
+@pytest.mark.parametrize('source, message', [("batch_size = undefined_name\n", "NameError"),
+                                             ("batch_size = (\n", "SyntaxError")])
+def test_a_broken_config_file_is_one_line(tmp_path, source, message):
+    cfg = tmp_path / 'c.py'
+    cfg.write_text(source)
+    with pytest.raises(SystemExit) as e:
+        configure(fresh(), [str(cfg)])
+    assert str(e.value).startswith(f'error: config file {cfg} fails: {message}') and '\n' not in str(e.value)
