@@ -35,16 +35,19 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 vqvae: $(VQVAE_DIR)/ckpt.pt
-$(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) vqvae/model.py vqvae/train.py data/mnist.py $(call stage_force,vqvae)
+$(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) $(call stage_force,vqvae)
 	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) --init_from=auto $(call stage_args,vqvae)
 
 data: $(DATA_DIR)/meta.json
-$(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepare.py data/mnist_vlm/format.py $(call stage_force,data)
+$(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepare.py data/mnist_vlm/format.py \
+		data/mnist_vlm/tasks.py $(call stage_force,data)
 	$(PY) -m data.mnist_vlm.prepare $(DATA_CONFIG) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt --out_dir=$(DATA_DIR) $(call stage_args,data)
 
-# run.json is written when a run finishes: an interrupted run has none, and is resumed
+# run.json is written when a run finishes: an interrupted run has none, and is resumed. A finished run
+# is never replaced by accident: asked again for the same run, train says so and stops; asked for
+# another one in its folder, it refuses (ARGS="--force=True" replaces it). The tokenizer alike.
 train: $(RUN_DIR)/run.json
-$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) nanogpt/model.py nanogpt/train.py $(call stage_force,train)
+$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(call stage_force,train)
 	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATASET) --out_dir=$(RUN_DIR) --init_from=auto $(call stage_args,train)
 
 # the judge is trained once, apart from any VLM run, and reused by every evaluation
@@ -58,9 +61,9 @@ $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(
 
 # the default run again with other seeds (GPT init and batch order; same data): the spread of the headline
 seeds: $(RUN_DIR)/seeds.json
-$(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED_RUNS)) eval/seeds.py
-	$(PY) -m eval.seeds --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
-$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) nanogpt/model.py nanogpt/train.py
+$(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED_RUNS)) eval/compare.py
+	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
+$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG)
 	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATASET) --out_dir=$(RUN_DIR)_seed$* --seed=$* --init_from=auto
 
 # timings of this machine: run it with nothing else busy

@@ -1,6 +1,6 @@
 """`make bench`: how fast the pipeline is on this machine. Prints a table and writes bench.json.
 
-    python -m eval.bench [--out_dir=out/mnist_vlm] [--out=out/mnist_vlm/bench.json]
+    python -m eval.bench [--out_dir=out/mnist_vlm]
 
 Run it after `make all`, with nothing else busy: it times training steps itself.
 - train throughput: tokens/s and informative tokens/s (targets that are neither
@@ -37,7 +37,7 @@ judge_dir = 'out/judge'
 blog_config = 'config/train_mnist_vlm_blog.py'
 steps = 20  # timed training steps of each loop (the blog's model, 10x slower, gets a quarter)
 n_generate = 1000
-out = 'out/mnist_vlm/bench.json'
+out = ''  # '' writes out_dir/bench.json
 device = 'auto'
 # -----------------------------------------------------------------------------
 THRESHOLDS = (0.95, 0.98, 0.99)
@@ -197,10 +197,11 @@ def main():
                  time_to_accuracy=time_to_accuracy(reading['trail'], before_gpt),
                  test_accuracy=reading['accuracy'], inference=time_inference(vlm), stages=stages, config=config)
     bench['stages']['bench'] = resources()
-    write_json(out, bench)
+    path = out or os.path.join(out_dir, 'bench.json')
+    write_json(path, bench)
     print(f"machine: {bench['machine']}, torch {bench['torch']}\n")
     print(table(bench))
-    print(f"\nwrote {out}")
+    print(f"\nwrote {path}")
 
 
 if __name__ == '__main__':

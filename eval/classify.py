@@ -14,9 +14,9 @@ import numpy as np
 
 from common.configurator import configure
 from common.files import write_json
+from common.pictures import confusion_heatmap, plot_trail
 from common.runtime import pick_device
 from data.mnist_vlm.tasks import READ, wilson_interval
-from eval.pictures import confusion_heatmap, plot_trail
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------

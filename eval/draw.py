@@ -8,9 +8,9 @@ with classifier-free guidance unless --guidance=0) and decodes them with the run
 import numpy as np
 
 from common.configurator import configure
+from common.pictures import save_grid
 from common.runtime import pick_device
 from data.mnist_vlm.tasks import GUIDANCE
-from eval.pictures import save_grid
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------

@@ -15,10 +15,11 @@ import numpy as np
 
 from common.configurator import configure
 from common.files import atomic_write, write_json
+from common.pictures import save_grid, side_by_side, tile
 from common.runtime import pick_device
 from data.mnist_vlm.tasks import GUIDANCE
-from eval.pictures import save_grid, side_by_side, tile
-from eval.scores import generation_scores, train_image_strings
+from eval.judge import JUDGE_CKPT
+from eval.scores import generation_scores
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
@@ -33,7 +34,7 @@ seed = 1337
 device = 'auto'
 name = 'generated'  # output file stem inside out_dir/eval
 score = False  # judge the generated images: accuracy, FID, diversity, memorisation
-judge_ckpt = 'out/judge/ckpt.pt'
+judge_ckpt = JUDGE_CKPT
 # -----------------------------------------------------------------------------
 
 
@@ -117,8 +118,8 @@ def main():
     atomic_write(os.path.join(eval_dir, f'{name}.npz'), lambda f: np.savez(f, images=images, labels=labels, codes=codes))
     res = dict(n=len(labels), well_formed=float(ok.mean()), distinct=int(len({tuple(c) for c in codes})), config=config)
     if score:
-        from eval.scores import test_context
-        ev = test_context(vlm, judge_ckpt)
+        from eval.scores import real_digits
+        ev = real_digits(vlm, judge_ckpt)
         res['scores'] = generation_scores(ev.judge, images, labels, codes, ev.real_feats, ev.test_labels,
                                           ev.train_strings, vlm.meta['image_alphabet'], vlm.device)
         sc = res['scores']

@@ -20,8 +20,9 @@ from common.files import atomic_save, load_checkpoint
 from common.runtime import pick_device, run_record
 from data.mnist import load_split, source_files
 
+JUDGE_CKPT = 'out/judge/ckpt.pt'  # one judge for every run: trained once by `make judge`
 # -----------------------------------------------------------------------------
-out = 'out/judge/ckpt.pt'
+out = JUDGE_CKPT
 epochs = 2  # enough for a judge of about 0.99 in about 80 s on 2 cores; the epoch with the better validation accuracy is kept
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0):
     return model.eval()
 
 
-def load_judge(path='out/judge/ckpt.pt', device='cpu', train_if_missing=True):
+def load_judge(path=JUDGE_CKPT, device='cpu', train_if_missing=True):
     if not os.path.exists(path) and train_if_missing:
         return train_judge(path, device)
     ckpt = load_checkpoint(path, 'judge checkpoint', 'train it with `make judge`', device)

@@ -15,16 +15,17 @@ import torch
 
 from common.configurator import configure
 from common.files import write_json, write_text
+from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
 from data.mnist_vlm.tasks import GUIDANCE
 from eval import classify, generate
-from eval.pictures import side_by_side, tile, token_histograms
-from eval.scores import judge_reads, real_floor, reconstruction_ceiling, test_context
+from eval.judge import JUDGE_CKPT
+from eval.scores import judge_reads, real_digits, real_floor, reconstruction_ceiling
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
 out_dir = RUN_DIR
-judge_ckpt = 'out/judge/ckpt.pt'
+judge_ckpt = JUDGE_CKPT
 n_per_digit = 100  # generated images per digit, for the scores
 temperature = 1.0
 low_temperature = 0.7  # a second, sharper sampling temperature, also scored
@@ -61,7 +62,7 @@ def markdown(r, sections):
 def main():
     config = configure(globals())
     vlm = VLM.load(out_dir, device=pick_device(device))
-    ev = test_context(vlm, judge_ckpt)
+    ev = real_digits(vlm, judge_ckpt)
     ev.config, ev.eval_dir = config, os.path.join(out_dir, 'eval')
     os.makedirs(ev.eval_dir, exist_ok=True)
     judge_acc = float((judge_reads(ev.judge, ev.real_feats, vlm.device) == ev.test_labels).mean())

@@ -21,12 +21,13 @@ def train_image_strings(data_dir, alphabet):
         return {run for line in f for run in ''.join(c if c in alphabet else ' ' for c in line).split()}
 
 
-def test_context(vlm, judge_ckpt):
-    """What every score of drawn images compares against: the judge and the real test digits."""
-    test_images, test_labels = load_split('test')
-    codes, labels = vlm.split('test')
+def real_digits(vlm, judge_ckpt, split='test'):
+    """What every score of drawn images compares against: the judge and the real digits of a split
+    (the test digits in the final evaluation; the validation digits where a recipe is being chosen)."""
+    test_images, test_labels = load_split(split)
+    codes, labels = vlm.split(split)
     if not np.array_equal(test_labels, labels):
-        raise SystemExit(f"error: {vlm.data_dir}/test.npz does not match the test images of the raw data; "
+        raise SystemExit(f"error: {vlm.data_dir}/{split}.npz does not match the {split} images of the raw data; "
                          "rebuild it with `make data`")
     judge = load_judge(judge_ckpt, vlm.device)
     return SimpleNamespace(judge=judge, test_images=test_images, test_labels=test_labels, codes=codes, labels=labels,

@@ -8,8 +8,6 @@ Text is encoded with the meta.json of the data the run was trained on, found thr
 checkpoint's `dataset` as in nanoGPT (data/<dataset>/); a character outside that vocabulary is
 refused in one line.
 """
-import os
-
 if not __package__:
     raise SystemExit("error: run it as a module from the project root: python -m nanogpt.sample --start=...")
 

@@ -149,6 +149,14 @@ ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, '
 run_json = os.path.join(out_dir, 'run.json')
 if init_from == 'auto':
     init_from = 'resume' if os.path.exists(last_path) and not os.path.exists(run_json) else 'scratch'
+    if init_from == 'scratch' and os.path.exists(run_json) and os.path.exists(last_path):
+        done = load_checkpoint(last_path, 'checkpoint', 'remove it or choose another --out_dir')
+        same = all(done['config'].get(k) == v for k, v in config.items() if k not in RUN_CONTROL)
+        if same and done.get('meta_sha256') == meta_sha256 and done['iter_num'] == max_iters:
+            # patch: `make train` after a change to code or timestamps only: the run it asks for is this one
+            os.utime(run_json)
+            print(f"{out_dir} holds this run, finished at iteration {done['iter_num']}: nothing to do")
+            raise SystemExit(0)
 if init_from == 'scratch':
     existing = [p for p in (last_path, ckpt_path) if os.path.exists(p)]
     if existing and not force:
@@ -168,7 +176,8 @@ elif init_from == 'resume':
     model.load_state_dict(checkpoint['model'])
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     best_val_acc, elapsed0 = checkpoint['best_val_acc'], checkpoint['elapsed']
-    # patch: the batch stream, dropout and GPU RNG go on exactly where they stopped (per process under DDP)
+    # patch: the batch stream goes on where it stopped (on every process: it is shared); so do the dropout and
+    # GPU generators of a single process (under DDP each process starts them afresh from seed + rank)
     batch_gen.set_state(checkpoint['rng']['batches'])
     if not ddp:
         torch.set_rng_state(checkpoint['rng']['torch'])

@@ -15,13 +15,14 @@ from common.runtime import pick_device
 from data.mnist_vlm.tasks import READ
 from eval.classify import accuracy_trail
 from eval.generate import scored_draw
-from eval.scores import reconstruction_ceiling, test_context
+from eval.judge import JUDGE_CKPT
+from eval.scores import reconstruction_ceiling, real_digits
 from nanogpt.vlm import VLM
 
 # -----------------------------------------------------------------------------
 name = ''
 run_dir = ''
-judge_ckpt = 'out/judge/ckpt.pt'
+judge_ckpt = JUDGE_CKPT
 out = 'sweeps/results.jsonl'
 ceil = False
 # -----------------------------------------------------------------------------
@@ -33,7 +34,7 @@ res = dict(name=name, iter=ck['iter_num'], elapsed=ck.get('elapsed'), config={k:
 val_codes, val_labels = vlm.split('val')
 res['val_acc'] = READ.evaluate(vlm.gpt, val_codes, val_labels, vlm.meta, device=vlm.device)['accuracy']
 res['val_trail'] = [t[:3] for t in accuracy_trail(vlm, val_codes, val_labels)]
-ev = test_context(vlm, judge_ckpt)
+ev = real_digits(vlm, judge_ckpt)
 res['acc'] = READ.evaluate(vlm.gpt, ev.codes, ev.labels, vlm.meta, device=vlm.device)['accuracy']
 res['trail'] = [t[:3] for t in accuracy_trail(vlm, ev.codes, ev.labels)]
 if ceil:

@@ -38,7 +38,8 @@ def test_make_all_then_stages_skip_and_args_force(tmp_path):
     p = make('seeds', *paths, 'SEEDS=7', env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     seeds = json.loads((tmp_path / 'run' / 'seeds.json').read_text())
-    assert [r['seed'] for r in seeds['runs']] == [1337, 7] and seeds['summary']['test_accuracy']['std'] >= 0
+    assert [r['seed'] for r in seeds['runs']] == [1337, 7] and seeds['summary']['accuracy']['std'] >= 0
+    assert {r['split'] for r in seeds['runs']} == {'test'}
 
     p = make('train', *paths, 'ARGS=--n_layers=2', env=env)
     assert p.returncode != 0 and "unknown config key 'n_layers'" in p.stderr

@@ -45,6 +45,7 @@ seed = 1337
 device = 'auto'
 threads = 0  # torch CPU threads; 0 keeps torch's default
 # -----------------------------------------------------------------------------
+RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_interval', 'device', 'threads'}  # how it runs, not what it makes
 
 
 def evaluate(model, images, batch=1000):
@@ -82,6 +83,11 @@ def main():
     start, it = init_from, 0
     if start == 'auto':
         start = 'resume' if os.path.exists(last_path) and not os.path.exists(ckpt_path) else 'scratch'
+        if start == 'scratch' and os.path.exists(ckpt_path):
+            done = load_checkpoint(ckpt_path, 'VQ-VAE checkpoint', 'remove it or choose another --out_dir')
+            if all(done['config'].get(k) == v for k, v in config.items() if k not in RUN_CONTROL):
+                print(f"{ckpt_path} holds this tokenizer, finished: nothing to do")  # only code or timestamps changed
+                raise SystemExit(0)
     if start == 'resume':
         state = load_checkpoint(last_path, 'VQ-VAE training state', 'train from scratch with --init_from=scratch', dev)
         model.load_state_dict(state['model'])

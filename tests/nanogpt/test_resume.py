@@ -90,6 +90,12 @@ def test_scratch_over_a_run_needs_force(pipeline, reference):
                 env_extra=pipeline['env'], check=False)
         assert p.returncode != 0 and what in p.stderr and '--force=True' in p.stderr and '--init_from=resume' in p.stderr
         assert {f: os.path.getmtime(os.path.join(out, f)) for f in os.listdir(out)} == before
+    # asked for the same run again (as make asks after a code change), it says so and leaves every checkpoint be
+    p = run('nanogpt.train', *TINY, '--init_from=auto', f"--dataset={pipeline['data']}", f'--out_dir={out}',
+            env_extra=pipeline['env'])
+    assert 'finished at iteration 110: nothing to do' in p.stdout
+    assert {f: os.path.getmtime(os.path.join(out, f)) for f in os.listdir(out) if f != 'run.json'} == \
+        {f: t for f, t in before.items() if f != 'run.json'}
 
 
 def test_a_forced_scratch_run_leaves_no_snapshot_of_the_old_one(pipeline, tmp_path):
@@ -131,3 +137,16 @@ def test_vqvae_sigterm_and_resume_give_the_same_tokenizer(pipeline, tmp_path):
     a = torch.load(os.path.join(ref, 'ckpt.pt'), weights_only=True)['model']
     b = torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)['model']
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_fp16_loss_scale_goes_on_after_a_resume(pipeline, tmp_path):
+    args = [*TINY, '--dtype=float16', '--device=cpu', '--log_interval=100', '--eval_interval=10',
+            f"--dataset={pipeline['data']}"]
+    whole, split = str(tmp_path / 'whole'), str(tmp_path / 'split')
+    run('nanogpt.train', *args, '--max_iters=30', f'--out_dir={whole}', env_extra=pipeline['env'])
+    run('nanogpt.train', *args, '--max_iters=20', f'--out_dir={split}', env_extra=pipeline['env'])
+    run('nanogpt.train', *args, '--max_iters=30', f'--out_dir={split}', '--init_from=resume', env_extra=pipeline['env'])
+    a, b = (torch.load(os.path.join(d, 'last.pt'), weights_only=True) for d in (whole, split))
+    # the GradScaler's scale and its count of good steps go on from where they were, as in one run
+    assert a['scaler'] and a['scaler'] == b['scaler'] and a['iter_num'] == b['iter_num'] == 30
+    assert all(torch.equal(a['model'][k], b['model'][k]) for k in a['model'])

@@ -1,4 +1,4 @@
-"""The pictures of the report: plain matplotlib figures written as PNG."""
+"""Pictures of digits and of scores: plain matplotlib figures written as PNG (white digits on black, as MNIST)."""
 import os
 
 import numpy as np
