@@ -2,15 +2,37 @@
 
 Every script declares its settings as module globals, then calls
 `configure(globals())` (nanoGPT exec()s configurator.py instead; a function
-lets every stage share it without climbing the pipeline). Positional arguments are config files (Python that
-assigns globals); `--key=value` arguments override single keys. A key the
-script does not declare, or a value of the wrong type, is an error: a typo must
-never silently train the wrong model.
+lets every stage share it without climbing the pipeline). Positional arguments
+are config files (Python that assigns globals); `--key=value` arguments
+override single keys. A key the script does not declare, a value of the wrong
+type, or one outside its range (RANGES, by key name, for every script) is an
+error in one line, raised before the script touches a file: a typo must never
+silently train the wrong model or cost a trained one.
 """
+import re
 import sys
 from ast import literal_eval
 
 CONFIG_TYPES = (bool, int, float, str)
+# the range of every setting whose name says what it counts, wherever it appears
+COUNTS = ('batch_size', 'max_iters', 'lr_decay_iters', 'eval_interval', 'eval_iters', 'log_interval', 'val_images',
+          'gradient_accumulation_steps', 'n_layer', 'n_head', 'n_embd', 'num_codes', 'tokens_per_image', 'code_dim',
+          'hidden', 'num_samples', 'max_new_tokens', 'n_per_digit', 'n', 'epochs', 'steps', 'n_generate')
+RANGES = {
+    **{k: (lambda v: v >= 1, 'at least 1') for k in COUNTS},
+    **{k: (lambda v: v >= 0, 'at least 0') for k in (
+        'learning_rate', 'min_lr', 'weight_decay', 'grad_clip', 'warmup_iters', 'keep_last', 'threads', 'temperature',
+        'low_temperature', 'top_k', 'guidance', 'augment_copies', 'max_shift', 'max_rotate', 'commitment')},
+    'dropout': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'decay': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'beta1': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'beta2': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'digit': (lambda v: 0 <= v <= 9, 'a digit 0-9'),
+    'device': (lambda v: re.fullmatch(r'auto|cpu|mps|cuda(:\d+)?', v) is not None, "auto, cpu, mps, cuda or cuda:N"),
+    'dtype': (lambda v: v in ('auto', 'float32', 'bfloat16', 'float16'), 'auto, float32, bfloat16 or float16'),
+    'backend': (lambda v: v in ('auto', 'nccl', 'gloo'), 'auto, nccl or gloo'),
+    'split': (lambda v: v in ('val', 'test'), 'val or test'),
+}
 
 
 def config_keys(g):
@@ -72,4 +94,7 @@ def configure(g, argv=None):
             if isinstance(g[key], str) and not isinstance(value, str):
                 value = raw  # --out_dir=2024 is a folder name, not a number
             g[key] = _coerce(key, value, g[key])
+    for k in keys:
+        if k in RANGES and not RANGES[k][0](g[k]):
+            raise SystemExit(f"error: config key '{k}' must be {RANGES[k][1]}, got {g[k]!r}")
     return {k: g[k] for k in keys}

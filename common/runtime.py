@@ -16,13 +16,19 @@ STARTED = time.time()  # every stage imports this module early: its start, give 
 
 
 def pick_device(device='auto'):
+    """'auto' is the best there is (cuda, then mps, then cpu); a device asked for must be there."""
+    mps = getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise SystemExit(f"error: device={device!r} but this machine shows no CUDA GPU; use --device=cpu or auto")
+    if device.startswith('cuda:') and int(device[5:]) >= torch.cuda.device_count():
+        raise SystemExit(f"error: device={device!r} but this machine has {torch.cuda.device_count()} GPUs")
+    if device == 'mps' and not mps:
+        raise SystemExit("error: device='mps' but this machine has no Apple GPU; use --device=cpu or auto")
     if device != 'auto':
         return device
     if torch.cuda.is_available():
         return 'cuda'
-    if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available():
-        return 'mps'
-    return 'cpu'
+    return 'mps' if mps else 'cpu'
 
 
 class StopSignal:

@@ -139,6 +139,9 @@ def load_split(split):
     if len(images) != len(labels):
         raise MNISTError(f"{FILES[prefix + '_images']} has {len(images)} images but "
                          f"{FILES[prefix + '_labels']} has {len(labels)} labels; use matching files")
+    if len(labels) and labels.max() > 9:
+        raise MNISTError(f"{FILES[prefix + '_labels']} holds a label of {labels.max()}; MNIST's labels are the "
+                         "digits 0-9: replace the file with the original")
     if split == 'test':
         return images, labels
     n_train = len(images) * 5 // 6

@@ -190,7 +190,7 @@ def main():
                       plain_nanogpt_loop=time_training(run_cfg, vlm, dev, steps, plain=True),
                       blog_model=time_training(blog_settings(run_cfg), vlm, dev, max(1, steps // 4), plain=False))
     before_gpt = sum(stages[k]['wall_seconds'] for k in ('vqvae', 'data') if stages[k])
-    reading = results['tasks']['read']
+    reading = results['classification']
     bench = dict(machine=results['machine'], torch=torch.__version__, python=platform.python_version(),
                  checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput,
                  frontier=frontier(reading['trail'], before_gpt),

@@ -3,7 +3,8 @@
     python -m eval.report [--out_dir=out/mnist_vlm] [--judge_ckpt=out/judge/ckpt.pt] [--n_per_digit=100]
 
 Runs the evaluation of each task the run was trained on (meta.json's task list; SECTIONS maps a
-task to its report section: reading in eval/classify.py, drawing in eval/generate.py), then the
+task to its report section, reading in eval/classify.py under 'classification' in results.json,
+drawing in eval/generate.py under 'generation'), then the
 tokenizer's ceiling and the pictures. Writes out_dir/eval/results.json and report.md, each
 rendered whole and written atomically, report.md last (make's target).
 """
@@ -34,7 +35,8 @@ top_k = 0
 seed = 1337
 device = 'auto'
 # -----------------------------------------------------------------------------
-SECTIONS = {'read': classify.report_section, 'draw': generate.report_section}
+# each task's section and the key its results go under in results.json (the names the report has always used)
+SECTIONS = {'read': ('classification', classify.report_section), 'draw': ('generation', generate.report_section)}
 
 
 def machine():
@@ -77,15 +79,16 @@ def main():
     token_histograms(ev.codes, ev.labels, vlm.meta['num_codes'], vlm.meta['image_alphabet'],
                      os.path.join(ev.eval_dir, 'token_histograms.png'))
 
-    tasks, sections = {}, []
+    results, sections = {}, []
     for task in vlm.tasks:
-        tasks[task.name], lines = SECTIONS[task.name](vlm, ev)
+        key, section = SECTIONS[task.name]
+        results[key], lines = section(vlm, ev)
         sections += lines
     report = dict(checkpoint=os.path.join(out_dir, 'ckpt.pt'), iter_num=vlm.ckpt['iter_num'],
-                  train_seconds=vlm.ckpt.get('elapsed', float('nan')), machine=machine(), tasks=tasks,
+                  train_seconds=vlm.ckpt.get('elapsed', float('nan')), machine=machine(), tasks=vlm.meta['tasks'], **results,
                   tokenizer_ceiling=ev.ceiling, real_floor_fid=ev.floor,
                   judge=dict(path=judge_ckpt, test_accuracy=judge_acc), train_config=vlm.ckpt.get('config'),
-                  eval_config=config, data_dir=vlm.data_dir, vqvae_ckpt=vlm.meta['vqvae']['path'],
+                  eval_config=config, data_dir=vlm.data_dir, vqvae=vlm.meta['vqvae'], meta_sha256=vlm.ckpt['meta_sha256'],
                   data_meta={k: vlm.meta[k] for k in ('vocab_size', 'seq_len', 'tokens_per_image', 'num_codes', 'tasks')},
                   majority_baseline=float(np.bincount(ev.labels).max() / len(ev.labels)), resources=resources())
     text = markdown(report, sections)

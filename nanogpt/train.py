@@ -84,6 +84,8 @@ threads = 0  # torch CPU threads; 0 keeps torch's default
 seed = 1337
 # -----------------------------------------------------------------------------
 config = configure(globals())
+if n_embd % n_head:
+    raise SystemExit(f"error: n_embd={n_embd} must be a multiple of n_head={n_head} (each head gets n_embd // n_head)")
 data_dir = data_dir_of(dataset)
 # keys that say how a run is carried out, not what it trains: a run that differs only in them is the same run
 RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'max_iters', 'lr_decay_iters', 'keep_last', 'log_interval',
@@ -168,7 +170,8 @@ if init_from == 'scratch':
     model = GPT(GPTConfig(**model_args))
 elif init_from == 'resume':
     resume_path = last_path if os.path.exists(last_path) else ckpt_path
-    checkpoint = load_checkpoint(resume_path, 'checkpoint', 'train from scratch with --init_from=scratch', device)
+    checkpoint = load_checkpoint(resume_path, 'checkpoint', 'start afresh with --init_from=scratch --force=True',
+                                 device)
     check_data(checkpoint, resume_path, data_dir, meta)
     for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size'):
         model_args[k] = checkpoint['model_args'][k]  # the architecture is the checkpoint's

@@ -18,7 +18,7 @@ def test_bench_measures_throughput_accuracy_inference_and_stages(pipeline, repor
     waste = 1 - tp['plain_nanogpt_loop']['informative_tokens_per_s'] / tp['plain_nanogpt_loop']['tokens_per_s']
     assert 0.01 < waste < 0.06
 
-    trail = json.load(open(os.path.join(report, 'results.json')))['tasks']['read']['trail']
+    trail = json.load(open(os.path.join(report, 'results.json')))['classification']['trail']
     assert set(b['time_to_accuracy']) == {'0.95', '0.98', '0.99'}
     for th, hit in b['time_to_accuracy'].items():
         first = next((row for row in trail if row[2] >= float(th)), None)

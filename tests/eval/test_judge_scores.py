@@ -46,11 +46,11 @@ def test_report_has_every_field(report):
     ev = report
     r = json.load(open(os.path.join(ev, 'results.json')))
     for key in ('tasks', 'tokenizer_ceiling', 'real_floor_fid', 'judge', 'train_config', 'data_meta', 'machine',
-                'resources', 'majority_baseline'):
+                'resources', 'majority_baseline', 'vqvae', 'meta_sha256'):
         assert key in r
-    assert list(r['tasks']) == r['data_meta']['tasks'] == ['read', 'draw']  # eval ran what the run was trained on
-    assert {'accuracy', 'ci95', 'confusion', 'trail', 'free_non_digit_rate'} <= set(r['tasks']['read'])
-    gen = r['tasks']['draw']
+    assert r['tasks'] == r['data_meta']['tasks'] == ['read', 'draw']  # eval ran what the run was trained on
+    assert {'accuracy', 'ci95', 'confusion', 'trail', 'free_non_digit_rate'} <= set(r['classification'])
+    gen = r['generation']
     for g in gen.values():
         assert {'judge_accuracy', 'fid', 'distinct', 'memorised', 'per_digit', 'well_formed'} <= set(g)
     assert set(gen) == {'t', 'low_t', 'guided', 'greedy'}
@@ -61,4 +61,4 @@ def test_report_has_every_field(report):
     for png in ('accuracy_vs_iter', 'generated_first_last', 'reconstructions', 'confusion', 'token_histograms'):
         assert os.path.getsize(os.path.join(ev, png + '.png')) > 1000
     md = open(os.path.join(ev, 'report.md')).read()
-    assert 'judge accuracy' in md and 'FID' in md and f"{r['tasks']['read']['accuracy']:.4f}" in md
+    assert 'judge accuracy' in md and 'FID' in md and f"{r['classification']['accuracy']:.4f}" in md

@@ -18,7 +18,7 @@ def test_sweep_scores_agree_with_the_report(pipeline, report, tmp_path):
     assert p.returncode == 0, p.stderr
     r = json.loads(out.read_text().splitlines()[-1])
     # the same checkpoint, judge and tokenizer as `make eval`: the same reading and ceiling
-    reading = results['tasks']['read']
+    reading = results['classification']
     assert r['acc'] == reading['accuracy'] and [t[:3] for t in reading['trail']] == r['trail']
     # the validation numbers, what a recipe is chosen by, are recorded first, from the validation images
     val = torch.load(os.path.join(pipeline['out'], 'ckpt.pt'), weights_only=True)['best_val_acc']
