@@ -354,6 +354,7 @@ while True:
         break
 
 if ddp:
+    torch.distributed.barrier()  # the others wait for the master's last evaluation before the group is torn down
     destroy_process_group()
 if stop.name:
     raise SystemExit(stop.exit_code)
