@@ -34,7 +34,9 @@ def load_digit(path):
         img.load()
     except FileNotFoundError:
         raise SystemExit(f"error: {path} not found; pass the path of a PNG or JPEG of a digit")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError:
+        raise SystemExit(f"error: {path} is too large to decode safely; a digit needs at most {MAX_PIXELS:,} pixels")
+    except (UnidentifiedImageError, OSError) as e:
         raise SystemExit(f"error: {path} is not a readable image ({type(e).__name__}); pass a PNG or JPEG of a digit")
     if min(img.size) < 28:
         raise SystemExit(f"error: {path} is {img.size[0]}x{img.size[1]} pixels; the digit needs at least 28x28")

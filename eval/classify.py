@@ -54,6 +54,7 @@ def report_section(vlm, ev):
     t0 = time.time()
     res = READ.evaluate(vlm.gpt, ev.codes, ev.labels, vlm.meta, device=vlm.device)
     res['seconds'] = time.time() - t0
+    res['majority_baseline'] = float(np.bincount(ev.labels).max() / len(ev.labels))  # what answers without looking
     print_result(res, f"test ({vlm.out_dir}/ckpt.pt)")
     res['trail'] = accuracy_trail(vlm, ev.codes, ev.labels)
     plot_trail(res['trail'], os.path.join(ev.eval_dir, 'accuracy_vs_iter.png'))
@@ -63,7 +64,7 @@ def report_section(vlm, ev):
         "## Reading digits (all test images, greedy over the ten digits)", "",
         "| measure | value |", "|---|---|",
         f"| test accuracy | {res['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}), {res['correct']:,} of {res['n']:,} |",
-        f"| majority-answer baseline (the commonest test digit) | {np.bincount(ev.labels).max() / len(ev.labels):.4f} |",
+        f"| majority-answer baseline (the commonest test digit) | {res['majority_baseline']:.4f} |",
         "| answers that are not a digit, constrained decoding | 0.00% (by construction) |",
         f"| answers that are not a digit, free decoding | {res['free_non_digit_rate']:.2%} |",
         f"| time to read all {res['n']:,} | {res['seconds']:.1f} s |", "",
@@ -88,6 +89,7 @@ def main():
     res = READ.evaluate(vlm.gpt, codes, labels, vlm.meta, device=vlm.device)
     print_result(res, f"{split} ({os.path.join(out_dir, 'ckpt.pt')})")
     eval_dir = os.path.join(out_dir, 'eval')
+    os.makedirs(eval_dir, exist_ok=True)
     if all_ckpts:
         res['trail'] = accuracy_trail(vlm, codes, labels)
         plot_trail(res['trail'], os.path.join(eval_dir, f'accuracy_vs_iter_{split}.png'), split)

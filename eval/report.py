@@ -11,7 +11,6 @@ rendered whole and written atomically, report.md last (make's target).
 import os
 import platform
 
-import numpy as np
 import torch
 
 from common.configurator import configure
@@ -90,7 +89,7 @@ def main():
                   judge=dict(path=judge_ckpt, test_accuracy=judge_acc), train_config=vlm.ckpt.get('config'),
                   eval_config=config, data_dir=vlm.data_dir, vqvae=vlm.meta['vqvae'], meta_sha256=vlm.ckpt['meta_sha256'],
                   data_meta={k: vlm.meta[k] for k in ('vocab_size', 'seq_len', 'tokens_per_image', 'num_codes', 'tasks')},
-                  majority_baseline=float(np.bincount(ev.labels).max() / len(ev.labels)), resources=resources())
+                  resources=resources())
     text = markdown(report, sections)
     write_json(os.path.join(ev.eval_dir, 'results.json'), report)
     write_text(os.path.join(ev.eval_dir, 'report.md'), text)

@@ -40,8 +40,9 @@ def test_a_stroke_on_a_transparent_background_is_ink(tmp_path):
 def test_ask_rejects_bad_images_with_one_line(tmp_path):
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(tmp_path / 'small.png')
     (tmp_path / 'text.png').write_text('not an image')
+    Image.new('L', (5000, 5000)).save(tmp_path / 'huge.png')  # 25 million pixels: a few KB on disk
     for name, message in (('small.png', '20x20 pixels'), ('text.png', 'not a readable image'),
-                          ('missing.png', 'not found')):
+                          ('missing.png', 'not found'), ('huge.png', 'shrink it first')):
         with pytest.raises(SystemExit) as e:
             load_digit(str(tmp_path / name))
         assert message in str(e.value) and '\n' not in str(e.value)
