@@ -1,4 +1,4 @@
-# mnist-vlm: make vqvae data train eval (or make all); make seeds; make bench; make test.
+# mnist-vlm: make vqvae data train eval (or make all); make seeds; make compare; make bench; make test.
 # Each stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed
 # to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
@@ -26,7 +26,7 @@ comma := ,
 
 JUDGE       ?= out/judge/ckpt.pt
 
-.PHONY: all vqvae data train judge eval seeds bench test clean FORCE
+.PHONY: all vqvae data train judge eval seeds compare bench test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -65,6 +65,11 @@ $(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
 $(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG)
 	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATASET) --out_dir=$(RUN_DIR)_seed$* --seed=$* --init_from=auto
+
+# the validation comparisons behind the README's table: each choice of the default undone, one GPT run
+# each (about an hour on 2 cores), ranked on the validation digits; uses the default folders
+compare: $(RUN_DIR)/seeds.json
+	PY=$(PY) bash sweeps/cpu_validation.sh
 
 # timings of this machine: run it with nothing else busy
 bench: $(RUN_DIR)/eval/report.md

@@ -82,8 +82,6 @@ def report_section(vlm, ev):
 
 def main():
     config = configure(globals())
-    if split not in ('val', 'test'):
-        raise SystemExit(f"error: split={split!r}; use 'val' or 'test'")
     vlm = VLM.load(out_dir, device=pick_device(device), vqvae=False)
     codes, labels = vlm.split(split)
     res = READ.evaluate(vlm.gpt, codes, labels, vlm.meta, device=vlm.device)

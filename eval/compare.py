@@ -37,17 +37,15 @@ MEASURES = ('val_accuracy', 'accuracy', 'draw_t1', 'draw_t1_guided', 'fid_t1', '
 
 def main():
     config = configure(globals())
-    if split not in ('val', 'test'):
-        raise SystemExit(f"error: split={split!r}; use 'val' or 'test'")
     dev = pick_device(device)
     rows, ev = [], None
-    labels = np.repeat(np.arange(10), n_per_digit)
+    asked = np.repeat(np.arange(10), n_per_digit)  # the digits drawn
     for run in runs.split(','):
         vlm = VLM.load(run, device=dev)
         ev = ev or real_digits(vlm, judge_ckpt, split)
-        codes, labels_ = vlm.split(split)  # this run's own tokens: runs may differ in their data
-        acc = READ.evaluate(vlm.gpt, codes, labels_, vlm.meta, device=dev)['accuracy']
-        plain, guided = (scored_draw(vlm, ev, labels, temperature=1.0, guidance=w, seed=seed)[0]
+        codes, labels = vlm.split(split)  # this run's own tokens: runs may differ in their data
+        acc = READ.evaluate(vlm.gpt, codes, labels, vlm.meta, device=dev)['accuracy']
+        plain, guided = (scored_draw(vlm, ev, asked, temperature=1.0, guidance=w, seed=seed)[0]
                          for w in (0.0, GUIDANCE))
         rows.append(dict(run=run, seed=vlm.ckpt['config']['seed'], iter_num=vlm.ckpt['iter_num'],
                          gpt_seconds=vlm.ckpt['elapsed'], val_accuracy=vlm.ckpt['best_val_acc'], split=split,

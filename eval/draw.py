@@ -27,9 +27,7 @@ device = 'auto'
 
 
 def main():
-    configure(globals())
-    if not 0 <= digit <= 9 or n < 1 or temperature < 0:
-        raise SystemExit("error: --digit must be 0-9, --n at least 1 and --temperature at least 0")
+    configure(globals())  # checks digit 0-9, n >= 1, temperature >= 0 (common/configurator.py RANGES)
     vlm = VLM.load(out_dir, device=pick_device(device))
     _, images, ok = vlm.draw(np.full(n, digit), temperature=temperature, top_k=top_k or None, guidance=guidance,
                              seed=seed)

@@ -107,8 +107,6 @@ def report_section(vlm, ev):
 
 def main():
     config = configure(globals())
-    if n_per_digit < 1 or temperature < 0:
-        raise SystemExit("error: n_per_digit must be at least 1 and temperature at least 0")
     vlm = VLM.load(out_dir, ckpt=ckpt, device=pick_device(device))
     labels = np.repeat(np.arange(10), n_per_digit)
     sampling = dict(temperature=temperature, top_k=top_k or None, guidance=guidance, constrained=constrained, seed=seed)

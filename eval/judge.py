@@ -98,8 +98,6 @@ def load_judge(path=JUDGE_CKPT, device='cpu', train_if_missing=True):
 
 def main():
     config = configure(globals())
-    if epochs < 1:
-        raise SystemExit("error: --epochs must be at least 1")
     dev = pick_device(device)
     trained = not os.path.exists(out)
     judge = train_judge(out, dev, epochs) if trained else load_judge(out, dev)
