@@ -32,7 +32,7 @@ from data.mnist_vlm.format import load_meta
 from data.mnist_vlm.tasks import READ, get_tasks
 from nanogpt.dataloader import load_records, make_targets, step_indices, weighted_loss
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vlm import check_data, data_dir_of
+from nanogpt.vlm import check_data, data_dir_of, snapshots
 
 # -----------------------------------------------------------------------------
 # default config values, sized for a tiny run; config/train_mnist_vlm.py is the default of `make train`
@@ -211,9 +211,9 @@ if master_process:
     os.makedirs(out_dir, exist_ok=True)
     if init_from == 'scratch':
         # everything above was checked: only now is the old run cleared, so no snapshot of it mixes with this one
-        for name in os.listdir(out_dir):
-            if name in ('ckpt.pt', 'last.pt', 'run.json') or (name.startswith('ckpt_') and name.endswith('.pt')):
-                os.remove(os.path.join(out_dir, name))
+        for path in [ckpt_path, last_path, run_json] + [p for _, p in snapshots(out_dir)]:
+            if os.path.exists(path):
+                os.remove(path)
     elif os.path.exists(run_json):
         os.remove(run_json)  # an extended run is not finished until it writes a new one
     print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(records['train']):,} train records of "
@@ -264,9 +264,8 @@ def training_state(elapsed):
 
 
 def prune_snapshots():
-    found = sorted((int(n[5:-3]), n) for n in os.listdir(out_dir) if n.startswith('ckpt_') and n[5:-3].isdigit())
-    for _, name in found[:-keep_last] if keep_last else []:
-        os.remove(os.path.join(out_dir, name))
+    for _, path in snapshots(out_dir)[:-keep_last] if keep_last else []:
+        os.remove(path)
 
 
 # logging

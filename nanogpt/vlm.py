@@ -32,6 +32,13 @@ def data_dir_of(dataset):
     return os.path.join('data', dataset)
 
 
+def snapshots(out_dir):
+    """(iteration, path) of every ckpt_<iter>.pt in a run folder, in order."""
+    found = [(int(m.group(1)), p) for p in glob.glob(os.path.join(out_dir, 'ckpt_*.pt'))
+             if (m := re.search(r'ckpt_(\d+)\.pt$', p))]
+    return sorted(found)
+
+
 def check_data(ckpt, ckpt_path, data_dir, meta):
     """Refuse a checkpoint and a data folder that do not belong together."""
     meta_path = os.path.join(data_dir, 'meta.json')
@@ -78,10 +85,7 @@ class VLM:
         return get_tasks(self.meta['tasks'])
 
     def snapshots(self):
-        """(iteration, path) of every ckpt_<iter>.pt of the run, in order."""
-        found = [(int(m.group(1)), p) for p in glob.glob(os.path.join(self.out_dir, 'ckpt_*.pt'))
-                 if (m := re.search(r'ckpt_(\d+)\.pt$', p))]
-        return sorted(found)
+        return snapshots(self.out_dir)
 
     def snapshot(self, path):
         """Another checkpoint of this run (a ckpt_<iter>.pt), checked against the same data."""

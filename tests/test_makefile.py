@@ -14,13 +14,13 @@ def test_make_all_then_stages_skip_and_args_force(tmp_path):
     env = dict(os.environ, MNIST_DIR=write_mnist(str(tmp_path / 'mnist')))
     paths = [f'PY={sys.executable}', 'SETUP=', f'VQVAE_DIR={tmp_path}/vq', f'DATA_DIR={tmp_path}/data',
              f'RUN_DIR={tmp_path}/run', 'VQVAE_CONFIG=tests/configs/vqvae_tiny.py',
-             'TRAIN_CONFIG=tests/configs/train_tiny.py', f'JUDGE={tmp_path}/judge/ckpt.pt']
+             'TRAIN_CONFIG=tests/configs/train_make.py', f'JUDGE={tmp_path}/judge/ckpt.pt']
     p = make('all', *paths, 'ARGS=--max_iters=50', env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     report = tmp_path / 'run' / 'eval' / 'report.md'
     assert report.exists() and 'test accuracy' in report.read_text() and 'judge accuracy' in report.read_text()
-    # ARGS went to no stage, since none was named: the tiny config's 400 iterations ran
-    assert (tmp_path / 'run' / 'ckpt_400.pt').exists()
+    # ARGS went to no stage, since none was named: the config's 100 iterations ran
+    assert (tmp_path / 'run' / 'ckpt_100.pt').exists()
 
     p = make('all', *paths, env=env)
     assert p.returncode == 0 and 'python' not in p.stdout  # everything up to date: nothing runs again
