@@ -42,7 +42,7 @@ def main():
     asked = np.repeat(np.arange(10), n_per_digit)  # the digits drawn
     for run in runs.split(','):
         vlm = VLM.load(run, device=dev)
-        ev = ev or real_digits(vlm, judge_ckpt, split)
+        ev = ev or real_digits(vlm, judge_ckpt, split, memorisation=False)  # compare reports no memorisation
         codes, labels = vlm.split(split)  # this run's own tokens: runs may differ in their data
         acc = READ.evaluate(vlm.gpt, codes, labels, vlm.meta, device=dev)['accuracy']
         plain, guided = (scored_draw(vlm, ev, asked, temperature=1.0, guidance=w, seed=seed)[0]

@@ -21,9 +21,10 @@ def train_image_strings(data_dir, alphabet):
         return {run for line in f for run in ''.join(c if c in alphabet else ' ' for c in line).split()}
 
 
-def real_digits(vlm, judge_ckpt, split='test'):
+def real_digits(vlm, judge_ckpt, split='test', *, memorisation=True):
     """What every score of drawn images compares against: the judge and the real digits of a split
-    (the test digits in the final evaluation; the validation digits where a recipe is being chosen)."""
+    (the test digits in the final evaluation; the validation digits where a recipe is being chosen),
+    and with memorisation=True the image strings of train.txt, to count verbatim copies."""
     test_images, test_labels = load_split(split)
     codes, labels = vlm.split(split)
     if not np.array_equal(test_labels, labels):
@@ -32,7 +33,8 @@ def real_digits(vlm, judge_ckpt, split='test'):
     judge = load_judge(judge_ckpt, vlm.device)
     return SimpleNamespace(judge=judge, test_images=test_images, test_labels=test_labels, codes=codes, labels=labels,
                            real_feats=judge_features(judge, test_images, vlm.device),
-                           train_strings=train_image_strings(vlm.data_dir, set(vlm.meta['image_alphabet'])))
+                           train_strings=train_image_strings(vlm.data_dir, set(vlm.meta['image_alphabet']))
+                           if memorisation else None)
 
 
 def frechet_distance(f1, f2):
@@ -95,5 +97,5 @@ def generation_scores(judge, images, labels, codes, real_feats, real_labels, tra
         well_formed=float(np.mean([s is not None for s in strings])),
         distinct=len(set(strings)), distinct_fraction=len(set(strings)) / max(1, len(strings)),
         fid=frechet_distance(feats, real_feats),
-        memorised=float(np.mean([s in train_strings for s in strings])),
+        memorised=None if train_strings is None else float(np.mean([s in train_strings for s in strings])),
         per_digit=per_digit)

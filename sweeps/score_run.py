@@ -34,13 +34,12 @@ res = dict(name=name, iter=ck['iter_num'], elapsed=ck.get('elapsed'), config={k:
 val_codes, val_labels = vlm.split('val')
 res['val_acc'] = READ.evaluate(vlm.gpt, val_codes, val_labels, vlm.meta, device=vlm.device)['accuracy']
 res['val_trail'] = [t[:3] for t in accuracy_trail(vlm, val_codes, val_labels)]
-ev = real_digits(vlm, judge_ckpt)
+ev = real_digits(vlm, judge_ckpt, memorisation=False)  # not part of a sweep's score
 res['acc'] = READ.evaluate(vlm.gpt, ev.codes, ev.labels, vlm.meta, device=vlm.device)['accuracy']
 res['trail'] = [t[:3] for t in accuracy_trail(vlm, ev.codes, ev.labels)]
 if ceil:
     ceiling = reconstruction_ceiling(ev.judge, vlm.vq, ev.test_images, ev.test_labels, ev.real_feats, vlm.device)[1]
     res['ceiling'] = {k: ceiling[k] for k in ('judge_accuracy', 'fid', 'mse')}
-ev.train_strings = set()  # memorisation is not part of a sweep's score
 gen_labels = np.repeat(np.arange(10), 100)
 for key, temperature, top_k in (('t1', 1.0, None), ('t07', 0.7, None), ('t1k20', 1.0, 20)):
     g = scored_draw(vlm, ev, gen_labels, temperature=temperature, top_k=top_k, guidance=0.0, seed=1337)[0]
