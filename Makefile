@@ -1,32 +1,39 @@
-# mnist-vlm: make vqvae data train eval (or make all); make seeds; make compare; make bench; make test.
+# mnist-vlm: make vqvae data train judge eval (or make all); make seeds; make compare; make words; make mix;
+# make bench; make test. DATASET=fashion_mnist runs every stage on Fashion-MNIST, into folders of its own.
 # Each stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed
 # to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
 VENV        ?= .venv
 PY          ?= $(VENV)/bin/python
 SETUP       ?= $(VENV)/.installed
-VQVAE_CONFIG ?= config/vqvae_mnist.py
-DATA_CONFIG  ?= config/prepare_mnist_vlm.py
-TRAIN_CONFIG ?= config/train_mnist_vlm.py
-VQVAE_DIR   ?= out/vqvae
-DATA_DIR    ?= data/mnist_vlm
-RUN_DIR     ?= out/mnist_vlm
+DATASET     ?= mnist
+ifeq ($(wildcard config/vqvae_$(DATASET).py),)
+$(error unknown DATASET=$(DATASET); use mnist or fashion_mnist (each has config/vqvae_<DATASET>.py))
+endif
+# MNIST keeps the folders it always had; another dataset gets its own: out/vqvae_fashion_mnist, ...
+SUFFIX       = $(if $(filter mnist,$(DATASET)),,_$(DATASET))
+VQVAE_CONFIG ?= config/vqvae_$(DATASET).py
+DATA_CONFIG  ?= config/prepare_$(DATASET)_vlm.py
+TRAIN_CONFIG ?= config/train_$(DATASET)_vlm.py
+JUDGE_CONFIG ?= config/judge_$(DATASET).py
+VQVAE_DIR   ?= out/vqvae$(SUFFIX)
+DATA_DIR    ?= data/$(DATASET)_vlm
+RUN_DIR     ?= out/$(DATASET)_vlm
+JUDGE       ?= out/judge$(SUFFIX)/ckpt.pt
 SEEDS       ?= 1338 1339
 ARGS        ?=
-export MNIST_DIR
+export MNIST_DIR FASHION_MNIST_DIR TINYSHAKESPEARE_DIR
 export PYTHONUNBUFFERED = 1
 
 stage_args = $(if $(filter $(1),$(MAKECMDGOALS)),$(ARGS))
 stage_force = $(if $(call stage_args,$(1)),FORCE)
 # nanoGPT's `dataset`: a folder name under data/, or the absolute path of a folder elsewhere
-DATASET = $(patsubst $(CURDIR)/data/%,%,$(abspath $(DATA_DIR)))
+DATA_NAME = $(patsubst $(CURDIR)/data/%,%,$(abspath $(DATA_DIR)))
 SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
 empty :=
 comma := ,
 
-JUDGE       ?= out/judge/ckpt.pt
-
-.PHONY: all vqvae data train judge eval seeds compare bench test clean FORCE
+.PHONY: all vqvae data train judge eval seeds compare words mix bench test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -48,12 +55,12 @@ $(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepar
 # another one in its folder, it refuses (ARGS="--force=True" replaces it). The tokenizer alike.
 train: $(RUN_DIR)/run.json
 $(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(call stage_force,train)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATASET) --out_dir=$(RUN_DIR) --init_from=auto $(call stage_args,train)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR) --init_from=auto $(call stage_args,train)
 
-# the judge is trained once, apart from any VLM run, and reused by every evaluation
+# the judge is trained once per dataset, apart from any VLM run, and reused by every evaluation
 judge: $(JUDGE)
-$(JUDGE): $(SETUP) eval/judge.py data/mnist.py
-	$(PY) -m eval.judge --out=$(JUDGE)
+$(JUDGE): $(SETUP) $(JUDGE_CONFIG)
+	$(PY) -m eval.judge $(JUDGE_CONFIG) --out=$(JUDGE)
 
 eval: $(RUN_DIR)/eval/report.md
 $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(call stage_force,eval)
@@ -64,12 +71,28 @@ seeds: $(RUN_DIR)/seeds.json
 $(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED_RUNS)) eval/compare.py
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
 $(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATASET) --out_dir=$(RUN_DIR)_seed$* --seed=$* --init_from=auto
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR)_seed$* --seed=$* --init_from=auto
 
 # the validation comparisons behind the README's table: each choice of the default undone, one GPT run
 # each (about an hour on 2 cores), ranked on the validation digits; uses the default folders
 compare: $(RUN_DIR)/seeds.json
 	PY=$(PY) bash sweeps/cpu_validation.sh
+
+# words for labels ('word:seven' for 'number:7'): MNIST's tokenizer and judge, data and a run of their own
+words:
+	$(MAKE) eval DATA_CONFIG=config/prepare_mnist_words_vlm.py DATA_DIR=data/mnist_words_vlm RUN_DIR=out/mnist_words_vlm
+
+# Tiny Shakespeare mixed in: one data folder with text, three runs of the same model and steps (records
+# only, records + text windows, text windows only: as many text tokens as the mixed run), compared on
+# validation (reading, drawing, and bits per character of held-out Shakespeare); about 15 minutes on 2 cores
+MIX_RUNS = out/mix_vision out/mix_both out/mix_text
+mix: out/mix.json
+out/mix.json: $(addsuffix /run.json,$(MIX_RUNS)) $(JUDGE)
+	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(MIX_RUNS)) --judge_ckpt=$(JUDGE) --split=val --out=$@
+data/mnist_text_vlm/meta.json: $(VQVAE_DIR)/ckpt.pt config/prepare_mnist_text_vlm.py
+	$(PY) -m data.mnist_vlm.prepare config/prepare_mnist_text_vlm.py --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt --out_dir=data/mnist_text_vlm
+out/mix_%/run.json: data/mnist_text_vlm/meta.json config/train_mix_%.py $(TRAIN_CONFIG)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) config/train_mix_$*.py --dataset=mnist_text_vlm --init_from=auto
 
 # timings of this machine: run it with nothing else busy
 bench: $(RUN_DIR)/eval/report.md
@@ -80,4 +103,5 @@ test: $(SETUP)
 	$(PY) -m pytest -q tests
 
 clean:
-	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(SEED_RUNS) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/meta.*
+	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(SEED_RUNS) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz \
+		$(DATA_DIR)/meta.* $(DATA_DIR)/run.json

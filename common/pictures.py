@@ -54,7 +54,7 @@ def confusion_heatmap(cm, path):
 
 
 def token_histograms(codes, labels, num_codes, alphabet, path):
-    """Per digit, how often each code appears at each token position: the blog's sequence-logo view."""
+    """Per label, how often each code appears at each token position: the blog's sequence-logo view."""
     plt = _plt()
     T = codes.shape[1]
     fig, axes = plt.subplots(2, 5, figsize=(15, 6), sharey=True)
@@ -62,7 +62,7 @@ def token_histograms(codes, labels, num_codes, alphabet, path):
         c = codes[labels == d]
         hist = np.stack([np.bincount(c[:, t], minlength=num_codes) for t in range(T)], 1) / max(1, len(c))
         ax.imshow(hist, aspect='auto', cmap='magma', vmin=0, vmax=1)
-        ax.set_title(f'digit {d}')
+        ax.set_title(f'label {d}')
         ax.set_xlabel('token position')
         if d % 5 == 0:
             # every letter up to 32 codes; beyond that one tick in every num_codes // 26 keeps it legible (and fast)

@@ -1,15 +1,18 @@
-"""The one MNIST reader every stage uses.
+"""The one reader of the image datasets every stage uses: MNIST and Fashion-MNIST.
 
-Reads the four IDX files (gzipped or raw) from MNIST_DIR when it is set (no
-network), else from data/mnist/, downloading what is missing from public
-mirrors and checking the SHA-256 of the decompressed bytes. Any problem ends in
-one line naming the file and the fix.
+Both are four IDX files (gzipped or raw) of 28x28 images and labels 0-9. A dataset
+is read from its environment variable's folder when it is set (MNIST_DIR,
+FASHION_MNIST_DIR: no network), else from data/<name>/, else from the folder a
+Debian package installs (dataset-fashion-mnist), else downloaded into data/<name>/
+from public mirrors, checking the SHA-256 of the decompressed bytes. Any problem
+ends in one line naming the file and the fix.
 """
 import gzip
 import hashlib
 import math
 import os
 import urllib.request
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,20 +24,54 @@ FILES = {
     'test_images': 't10k-images-idx3-ubyte',
     'test_labels': 't10k-labels-idx1-ubyte',
 }
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Source(NamedTuple):
+    env: str        # the environment variable naming a local copy
+    sha256: dict    # SHA-256 of each decompressed IDX file
+    mirrors: list   # download locations, tried in order
+    words: tuple    # the ten labels as words, in label order (the 'words' form of the tasks)
+    system_dir: str = ''  # where an OS package installs the files, if any
+
+
 # SHA-256 of the decompressed IDX files, as published with the dataset.
-SHA256 = {
+MNIST_SHA256 = {
     't10k-images-idx3-ubyte': '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
     't10k-labels-idx1-ubyte': 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
     'train-images-idx3-ubyte': 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
     'train-labels-idx1-ubyte': '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
 }
-MIRRORS = [
-    'https://ossci-datasets.s3.amazonaws.com/mnist/',
-    'https://storage.googleapis.com/cvdf-datasets/mnist/',
-    'http://yann.lecun.com/exdb/mnist/',
-]
-DEFAULT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mnist')
+FASHION_SHA256 = {
+    't10k-images-idx3-ubyte': '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
+    't10k-labels-idx1-ubyte': '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+    'train-images-idx3-ubyte': 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+    'train-labels-idx1-ubyte': 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+}
+DATASETS = {
+    'mnist': Source('MNIST_DIR', MNIST_SHA256, [
+        'https://ossci-datasets.s3.amazonaws.com/mnist/',
+        'https://storage.googleapis.com/cvdf-datasets/mnist/',
+        'http://yann.lecun.com/exdb/mnist/',
+    ], ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')),
+    'fashion_mnist': Source('FASHION_MNIST_DIR', FASHION_SHA256, [
+        'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+        'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/',
+    ], ('T-shirt/top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot'),
+        system_dir='/usr/share/datasets/fashion-mnist'),
+}
 SPLITS = ('train', 'val', 'test')
+
+
+def source(dataset):
+    """The Source of a dataset name, refusing an unknown one in one line."""
+    if dataset not in DATASETS:
+        raise MNISTError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
+    return DATASETS[dataset]
+
+
+def label_words(dataset):
+    return list(source(dataset).words)
 
 
 class MNISTError(SystemExit):
@@ -77,9 +114,9 @@ def _read(path):
     return raw
 
 
-def _download(name, folder):
-    errors = []
-    for mirror in MIRRORS:
+def _download(name, folder, dataset):
+    src, errors = source(dataset), []
+    for mirror in src.mirrors:
         url = mirror + name + '.gz'
         try:
             with urllib.request.urlopen(url, timeout=30) as r:
@@ -88,13 +125,13 @@ def _download(name, folder):
             errors.append(f"{url}: {e}")
             continue
         digest = hashlib.sha256(raw).hexdigest()
-        if digest != SHA256[name]:
-            errors.append(f"{url}: SHA-256 {digest[:12]}... does not match {SHA256[name][:12]}...")
+        if digest != src.sha256[name]:
+            errors.append(f"{url}: SHA-256 {digest[:12]}... does not match {src.sha256[name][:12]}...")
             continue
         atomic_write(os.path.join(folder, name), lambda f: f.write(raw))
         return
-    raise MNISTError(f"could not download {name} ({'; '.join(errors)}); "
-                     "connect to the internet, or set MNIST_DIR=/path/to/mnist to a local copy")
+    raise MNISTError(f"could not download {name} of {dataset} ({'; '.join(errors)}); connect to the internet, "
+                     f"or set {src.env}=/path/to/{dataset} to a local copy")
 
 
 def _find(folder, name):
@@ -105,43 +142,51 @@ def _find(folder, name):
     return None
 
 
-def load_file(key):
-    """Return the array of one of the four files (see FILES)."""
-    name = FILES[key]
-    local = os.environ.get('MNIST_DIR')
-    folder = local or DEFAULT_DIR
-    path = _find(folder, name)
+def _folders(dataset):
+    """Where the files are looked for, in order: the environment's folder alone when it is set."""
+    src = source(dataset)
+    local = os.environ.get(src.env)
+    if local:
+        return [local]
+    return [os.path.join(HERE, dataset)] + ([src.system_dir] if src.system_dir else [])
+
+
+def load_file(key, dataset='mnist'):
+    """Return the array of one of the four files (see FILES) of a dataset."""
+    name, src = FILES[key], source(dataset)
+    folders = _folders(dataset)
+    path = next((p for p in (_find(f, name) for f in folders) if p), None)
     if path is None:
-        if local:
-            raise MNISTError(f"{name}[.gz] not found in MNIST_DIR={local}; point MNIST_DIR at the folder "
-                             "holding the four MNIST IDX files, or unset it to download them")
-        _download(name, folder)
-        path = _find(folder, name)
+        if os.environ.get(src.env):
+            raise MNISTError(f"{name}[.gz] not found in {src.env}={folders[0]}; point {src.env} at the folder "
+                             f"holding the four {dataset} IDX files, or unset it to download them")
+        _download(name, folders[0], dataset)
+        path = _find(folders[0], name)
     return parse_idx(_read(path), path)
 
 
-def source_files():
-    """Paths of the MNIST files in use (for run records)."""
-    folder = os.environ.get('MNIST_DIR') or DEFAULT_DIR
-    return [p for p in (_find(folder, n) for n in FILES.values()) if p]
+def source_files(dataset='mnist'):
+    """Paths of the dataset's files in use (for run records)."""
+    found = (next((p for p in (_find(f, n) for f in _folders(dataset)) if p), None) for n in FILES.values())
+    return [p for p in found if p]
 
 
-def load_split(split):
-    """Images (N, 28, 28) uint8 and labels (N,) uint8 of 'train', 'val' or 'test'.
+def load_split(split, dataset='mnist'):
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 of 'train', 'val' or 'test' of a dataset.
 
     train and val are the first five sixths and the last sixth of the training
-    file (train[0:50000] and train[50000:60000] for MNIST); test is held out.
+    file (train[0:50000] and train[50000:60000]); test is held out.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
     prefix = 'test' if split == 'test' else 'train'
-    images, labels = load_file(prefix + '_images'), load_file(prefix + '_labels')
+    images, labels = load_file(prefix + '_images', dataset), load_file(prefix + '_labels', dataset)
     if len(images) != len(labels):
         raise MNISTError(f"{FILES[prefix + '_images']} has {len(images)} images but "
                          f"{FILES[prefix + '_labels']} has {len(labels)} labels; use matching files")
     if len(labels) and labels.max() > 9:
-        raise MNISTError(f"{FILES[prefix + '_labels']} holds a label of {labels.max()}; MNIST's labels are the "
-                         "digits 0-9: replace the file with the original")
+        raise MNISTError(f"{FILES[prefix + '_labels']} holds a label of {labels.max()}; {dataset}'s labels are "
+                         "0-9: replace the file with the original")
     if split == 'test':
         return images, labels
     n_train = len(images) * 5 // 6

@@ -12,7 +12,7 @@ import torch
 from common.configurator import configure
 from common.runtime import pick_device
 from data.mnist_vlm.format import letters
-from data.mnist_vlm.tasks import DIGITS, READ
+from data.mnist_vlm.tasks import READ
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
@@ -63,9 +63,9 @@ def main():
     digit = load_digit(image)
     vlm = VLM.load(out_dir, device=pick_device(device))
     codes = vlm.encode(digit[None])
-    logits = READ.answer_logits(vlm.gpt, codes, vlm.meta, device=vlm.device)
-    probs = torch.softmax(logits[0, [vlm.meta['stoi'][d] for d in DIGITS]], 0)
-    print(f"{READ.parse(logits, vlm.meta)[0]}  (p={probs.max():.3f}; tokens {letters(codes[0], vlm.meta)})")
+    scores = READ.answer_scores(vlm.gpt, codes, vlm.meta, device=vlm.device)
+    probs = torch.softmax(scores[0], 0)  # over the ten labels only: constrained decoding
+    print(f"{vlm.meta['labels'][READ.parse(scores)[0]]}  (p={probs.max():.3f}; tokens {letters(codes[0], vlm.meta)})")
 
 
 if __name__ == '__main__':

@@ -12,7 +12,10 @@ Run it after `make all`, with nothing else busy: it times training steps itself.
   0.98 and 0.99, in GPT seconds and in pipeline seconds (VQ-VAE + data + GPT);
 - inference: test digits classified per second, images generated (and
   decoded) per second with and without the KV cache;
-- stages: wall time and peak RSS of each stage, from its run record.
+- text mixed in (after `make mix`): tokens/s of the mixed run's config (records + Shakespeare
+  windows) and of the same loop on records only;
+- stages: wall time and peak RSS of each stage, from its run record (the `make mix` stages too),
+  against a budget of 4 GB each.
 """
 import json
 import os
@@ -25,8 +28,8 @@ import torch
 from common.configurator import configure
 from common.files import write_json
 from common.runtime import pick_device, resources
-from data.mnist_vlm.tasks import READ
-from nanogpt.dataloader import load_records, make_targets, step_indices, weighted_loss
+from data.mnist_vlm.tasks import READ, TEXT
+from nanogpt.dataloader import load_records, load_text_ids, make_targets, step_indices, weighted_loss
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vlm import RUN_DIR, VLM
 
@@ -37,10 +40,12 @@ judge_dir = 'out/judge'
 blog_config = 'config/train_mnist_vlm_blog.py'
 steps = 20  # timed training steps of each loop (the blog's model, 10x slower, gets a quarter)
 n_generate = 1000
+mix_runs = 'out/mix_vision,out/mix_both,out/mix_text'  # `make mix`'s runs: timed and listed where they exist
 out = ''  # '' writes out_dir/bench.json
 device = 'auto'
 # -----------------------------------------------------------------------------
 THRESHOLDS = (0.95, 0.98, 0.99)
+MEMORY_BUDGET_MB = 4096  # no stage may need more on a laptop CPU
 
 
 def read_json(path, fix):
@@ -89,11 +94,17 @@ def time_training(cfg, vlm, dev, n_steps, plain):
     else:
         records = load_records(vlm.data_dir, 'train', seq_len)
         targets, answer = make_targets(records, pad_id), READ.answer_mask(records, meta)
+        n_text = round(B * cfg.get('text_share', 0.0))  # as nanogpt/train.py mixes text in
+        text = load_text_ids(vlm.data_dir, 'train') if n_text else None
 
         def batch():
-            ix = step_indices(len(records), B, 1, 1, gen)[0, 0]
-            y = targets[ix]
-            return records[ix, :-1].to(dev), y.to(dev), answer[ix].to(dev), int((y >= 0).sum())
+            ix = step_indices(len(records), B - n_text, 1, 1, gen)[0, 0]
+            x, y, w = records[ix, :-1], targets[ix], answer[ix]
+            if n_text:
+                win = TEXT.windows(text, torch.randint(len(text) - seq_len, (n_text,), generator=gen), seq_len)
+                x, y = torch.cat([x, win[:, :-1]]), torch.cat([y, win[:, 1:]])
+                w = torch.cat([w, torch.zeros(n_text, T, dtype=torch.bool)])
+            return x.to(dev), y.to(dev), w.to(dev), int((y >= 0).sum())
 
     def step():
         x, y, w, useful = batch()
@@ -165,9 +176,13 @@ def table(b):
                                      f"{hit['iter']} | {hit['gpt_seconds']} | {hit['pipeline_seconds']} |"))
     inf = b['inference']
     rows += ["", "| inference | per second |", "|---|---|"] + [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in inf.items()]
-    rows += ["", "| stage | wall seconds | peak RSS MB |", "|---|---|---|"]
-    rows += [f"| {k} | {v['wall_seconds']} | {v['peak_rss_mb']} |" if v else f"| {k} | not recorded | - |"
-             for k, v in b['stages'].items()]
+    if b['text_mix']:
+        rows += ["", "| text mixed in | tokens/s | ms/step | batch |", "|---|---|---|---|"]
+        rows += [f"| {k.replace('_', ' ')} | {t['tokens_per_s']:,} | {t['ms_per_step']} | {t['batch_size']} |"
+                 for k, t in b['text_mix'].items()]
+    rows += ["", f"| stage | wall seconds | peak RSS MB (budget {MEMORY_BUDGET_MB}) |", "|---|---|---|"]
+    rows += [f"| {k} | {v['wall_seconds']} | {v['peak_rss_mb']}{' OVER' if v['peak_rss_mb'] > MEMORY_BUDGET_MB else ''} |"
+             if v else f"| {k} | not recorded | - |" for k, v in b['stages'].items()]
     return '\n'.join(rows)
 
 
@@ -183,19 +198,32 @@ def main():
     known = [s for s in stages.values() if s]
     stages['all stages'] = dict(wall_seconds=round(sum(s['wall_seconds'] for s in known), 1),
                                 peak_rss_mb=max(s['peak_rss_mb'] for s in known)) if known else None
+    mixes = [r for r in mix_runs.split(',') if r and os.path.exists(os.path.join(r, 'run.json'))]
+    if mixes:  # `make mix`'s stages, listed after the main pipeline's total
+        mix = VLM.load(mixes[0], device=dev, vqvae=False)
+        stages['mix data'] = stage_resources(os.path.join(mix.data_dir, 'run.json'))
+        stages.update({f'train {r}': stage_resources(os.path.join(r, 'run.json')) for r in mixes})
 
     run_cfg = vlm.ckpt['config']
     print(f"timing {steps} training steps of each loop on {dev}")
     throughput = dict(default=time_training(run_cfg, vlm, dev, steps, plain=False),
                       plain_nanogpt_loop=time_training(run_cfg, vlm, dev, steps, plain=True),
                       blog_model=time_training(blog_settings(run_cfg), vlm, dev, max(1, steps // 4), plain=False))
+    text_mix = {}
+    mixed = next((r for r in mixes if 0 < VLM.load(r, vqvae=False).ckpt['config'].get('text_share', 0) < 1), None)
+    if mixed:
+        mix = VLM.load(mixed, device=dev, vqvae=False)
+        cfg = mix.ckpt['config']
+        text_mix = dict(records_and_text=time_training(cfg, mix, dev, steps, plain=False),
+                        records_only=time_training(dict(cfg, text_share=0.0), mix, dev, steps, plain=False))
     before_gpt = sum(stages[k]['wall_seconds'] for k in ('vqvae', 'data') if stages[k])
     reading = results['classification']
     bench = dict(machine=results['machine'], torch=torch.__version__, python=platform.python_version(),
                  checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput,
                  frontier=frontier(reading['trail'], before_gpt),
                  time_to_accuracy=time_to_accuracy(reading['trail'], before_gpt),
-                 test_accuracy=reading['accuracy'], inference=time_inference(vlm), stages=stages, config=config)
+                 test_accuracy=reading['accuracy'], inference=time_inference(vlm), text_mix=text_mix, stages=stages,
+                 config=config)
     bench['stages']['bench'] = resources()
     path = out or os.path.join(out_dir, 'bench.json')
     write_json(path, bench)

@@ -1,9 +1,9 @@
-"""Reading accuracy on all held-out test digits (the reading task of data/mnist_vlm/tasks.py).
+"""Reading accuracy on all held-out test images (the reading task of data/mnist_vlm/tasks.py).
 
     python -m eval.classify [--out_dir=out/mnist_vlm] [--all_ckpts=True] [--split=val]
 
-Prompts every image with 'image:<letters>, number:' and takes the most likely of the ten
-digit characters: deterministic, batched. Prints accuracy with its 95% confidence interval,
+Prompts every image with 'image:<letters>, number:' (or ', word:') and takes the most likely of
+the ten label strings: deterministic, batched. Prints accuracy with its 95% confidence interval,
 the confusion matrix and the commonest confusions; --all_ckpts also scores every
 ckpt_<iter>.pt and plots accuracy against iteration. `make eval` runs report_section.
 """
@@ -30,8 +30,8 @@ device = 'auto'
 def print_result(res, title):
     lo, hi = res['ci95']
     print(f"{title}: accuracy {res['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}) on {res['n']:,} images; "
-          f"free decoding answers a non-digit {res['free_non_digit_rate']:.2%} of the time")
-    print("confusion matrix (rows: true digit, columns: predicted)")
+          f"free decoding answers something that is not a label {res['free_non_label_rate']:.2%} of the time")
+    print("confusion matrix (rows: true label, columns: predicted)")
     print('     ' + ''.join(f'{d:>6}' for d in range(10)))
     for d, row in enumerate(res['confusion']):
         print(f'{d:>5}' + ''.join(f'{v:>6}' for v in row))
@@ -61,20 +61,22 @@ def report_section(vlm, ev):
     confusion_heatmap(res['confusion'], os.path.join(ev.eval_dir, 'confusion.png'))
     lo, hi = res['ci95']
     lines = [
-        "## Reading digits (all test images, greedy over the ten digits)", "",
+        f"## Reading (all test images, the likeliest of the ten labels: {', '.join(vlm.meta['labels'])})", "",
         "| measure | value |", "|---|---|",
         f"| test accuracy | {res['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}), {res['correct']:,} of {res['n']:,} |",
-        f"| majority-answer baseline (the commonest test digit) | {res['majority_baseline']:.4f} |",
-        "| answers that are not a digit, constrained decoding | 0.00% (by construction) |",
-        f"| answers that are not a digit, free decoding | {res['free_non_digit_rate']:.2%} |",
+        f"| majority-answer baseline (the commonest test label) | {res['majority_baseline']:.4f} |",
+        "| answers that are not a label, constrained decoding | 0.00% (by construction) |",
+        f"| answers that are not a label, free decoding | {res['free_non_label_rate']:.2%} |",
         f"| time to read all {res['n']:,} | {res['seconds']:.1f} s |", "",
-        "Per-digit accuracy: " + ', '.join(f"{d}: {a:.3f}" for d, a in enumerate(res['per_digit'])), "",
-        "Top confusions (true->predicted): " + ', '.join(f"{x['true']}->{x['pred']} ({x['count']})"
-                                                        for x in res['top_confusions']), "",
+        "Per-label accuracy: " + ', '.join(f"{name}: {a:.3f}" for name, a in zip(vlm.meta['labels'], res['per_digit'])),
+        "",
+        "Top confusions (true->predicted): " + ', '.join(
+            f"{vlm.meta['labels'][x['true']]}->{vlm.meta['labels'][x['pred']]} ({x['count']})"
+            for x in res['top_confusions']), "",
         "| | |", "|---|---|",
         "| accuracy against iteration (95% CI band) | ![](accuracy_vs_iter.png) |",
         "| confusion matrix | ![](confusion.png) |", "",
-        "Confusion matrix (rows: true digit, columns: predicted):", "",
+        "Confusion matrix (rows: true label, columns: predicted; labels by index 0-9):", "",
         "| | " + " | ".join(str(d) for d in range(10)) + " |", "|---" * 11 + "|",
         *(f"| **{d}** | " + " | ".join(str(v) for v in row) + " |" for d, row in enumerate(res['confusion'])), ""]
     return res, lines

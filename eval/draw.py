@@ -1,8 +1,10 @@
-"""Draw digits into a grid PNG.
+"""Draw images of one label into a grid PNG.
 
     python -m eval.draw --digit=7 --n=16 --out=sevens.png [--guidance=0] [--temperature=0.7]
+    python -m eval.draw --out_dir=out/fashion_mnist_vlm --word="ankle boot" --out=boots.png
 
-Prompts 'number:7, image:', samples the image letters (constrained to the image alphabet,
+Prompts 'number:7, image:' (or 'word:ankle boot, image:': --word names a label of a run trained
+with words, --digit its index 0-9 in any run), samples the image letters (constrained to the image alphabet,
 with classifier-free guidance unless --guidance=0) and decodes them with the run's VQ-VAE.
 """
 import numpy as np
@@ -15,6 +17,7 @@ from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
 digit = 7
+word = ''  # a label of the run, e.g. 'seven' or 'ankle boot'; '' draws `digit`
 n = 16  # images to draw
 out = 'digits.png'
 temperature = 1.0
@@ -29,10 +32,14 @@ device = 'auto'
 def main():
     configure(globals())  # checks digit 0-9, n >= 1, temperature >= 0 (common/configurator.py RANGES)
     vlm = VLM.load(out_dir, device=pick_device(device))
-    _, images, ok = vlm.draw(np.full(n, digit), temperature=temperature, top_k=top_k or None, guidance=guidance,
+    if word and word not in vlm.meta['labels']:
+        raise SystemExit(f"error: --word={word!r} is not a label of {out_dir}; use one of "
+                         f"{', '.join(vlm.meta['labels'])}")
+    label = vlm.meta['labels'].index(word) if word else digit
+    _, images, ok = vlm.draw(np.full(n, label), temperature=temperature, top_k=top_k or None, guidance=guidance,
                              seed=seed)
     save_grid(images, max(1, int(np.sqrt(n))), out)
-    print(f"drew {n} x {digit} ({ok.mean():.0%} well formed) -> {out}")
+    print(f"drew {n} x {vlm.meta['labels'][label]} ({ok.mean():.0%} well formed) -> {out}")
 
 
 if __name__ == '__main__':

@@ -1,11 +1,11 @@
-"""Draw digits: prompt 'number:d, image:' and decode the letters with the run's VQ-VAE.
+"""Draw: prompt 'number:d, image:' (or 'word:coat, image:') and decode the letters with the run's VQ-VAE.
 
     python -m eval.generate [--out_dir=out/mnist_vlm] [--temperature=1.0] [--top_k=0] [--n_per_digit=10]
     python -m eval.generate --score=True --n_per_digit=100   # and judge them (eval/scores.py)
     python -m eval.generate --guidance=0                      # plain sampling, without classifier-free guidance
 
 Decoding is batched and constrained to image letters after 'image:', so every record is
-well formed. Writes a grid PNG (a row per digit), the images as .npz (uint8 images,
+well formed. Writes a grid PNG (a row per label), the images as .npz (uint8 images,
 prompted labels, codes) and a JSON of the settings and scores. `make eval` runs report_section.
 """
 import os
@@ -70,8 +70,10 @@ def report_section(vlm, ev):
               f"({g['seconds']:.1f}s)")
     atomic_write(os.path.join(ev.eval_dir, 'generated.npz'),
                  lambda f: np.savez(f, images=images['guided'], labels=labels))
-    # a row per digit: the earliest trained snapshot beside ckpt.pt, both drawn as in the guided row
-    grid_labels, grids, titles = np.repeat(np.arange(10), 10), [], []
+    # a row per label: real test images, the earliest trained snapshot and ckpt.pt, both drawn as in the guided row
+    grid_labels = np.repeat(np.arange(10), 10)
+    real = np.concatenate([np.flatnonzero(ev.test_labels == d)[:10] for d in range(10)])
+    grids, titles = [tile(ev.test_images[real], 10)], ['real test images']
     first = [(it, p) for it, p in vlm.snapshots() if it > 0]
     if first:
         gpt, _ = vlm.snapshot(first[0][1])
@@ -85,8 +87,8 @@ def report_section(vlm, ev):
     top = f", top_k={c['top_k']}" if c['top_k'] else ''
     t = res['t']
     lines = [
-        "## Drawing digits (judged on the decoded images)", "",
-        f"{t['n'] // 10} images per digit. FID is the Fréchet distance to the real test digits in the judge's 128 "
+        "## Drawing (judged on the decoded images)", "",
+        f"{t['n'] // 10} images per label. FID is the Fréchet distance to the real test images in the judge's 128 "
         f"penultimate features; two random halves of the real test set are {ev.floor:.2f} apart (the floor). "
         "A random guess of the judge would read 0.10 as prompted.", "",
         "| images | judge accuracy | FID | distinct token strings | in train.txt verbatim | well formed |",
@@ -97,11 +99,11 @@ def report_section(vlm, ev):
         gen_row("generated, greedy", res['greedy']),
         f"| VQ-VAE reconstructions of the test set (the ceiling) | {ev.ceiling['judge_accuracy']:.4f} | "
         f"{ev.ceiling['fid']:.2f} | - | - | - |", "",
-        f"Per digit at T={c['temperature']}: " + ', '.join(
-            f"{p['digit']}: {p['judge_accuracy']:.2f} (FID {p['fid']:.1f}, {p['distinct']} distinct)"
+        f"Per label at T={c['temperature']}: " + ', '.join(
+            f"{vlm.meta['labels'][p['digit']]}: {p['judge_accuracy']:.2f} (FID {p['fid']:.1f}, {p['distinct']} distinct)"
             for p in t['per_digit']), "",
-        f"![generated digits, first and last checkpoint, a row per digit, guidance {c['guidance']}]"
-        "(generated_first_last.png)", ""]
+        f"![real test images, then drawn ones at the first and last checkpoint, a row per label, guidance "
+        f"{c['guidance']}](generated_first_last.png)", ""]
     return res, lines
 
 
@@ -122,10 +124,10 @@ def main():
                                           ev.train_strings, vlm.meta['image_alphabet'], vlm.device)
         sc = res['scores']
         print(f"judge accuracy {sc['judge_accuracy']:.4f}, FID {sc['fid']:.2f}, {sc['distinct']} distinct, "
-              f"memorised {sc['memorised']:.2%}; per digit: "
-              + ', '.join(f"{p['digit']}: {p['judge_accuracy']:.2f}" for p in sc['per_digit']))
+              f"memorised {sc['memorised']:.2%}; per label: "
+              + ', '.join(f"{vlm.meta['labels'][p['digit']]}: {p['judge_accuracy']:.2f}" for p in sc['per_digit']))
     write_json(os.path.join(eval_dir, f'{name}.json'), res)
-    print(f"generated {len(labels)} digits at temperature {temperature}, guidance {guidance}: {ok.mean():.1%} well "
+    print(f"generated {len(labels)} images at temperature {temperature}, guidance {guidance}: {ok.mean():.1%} well "
           f"formed, {res['distinct']} distinct token strings -> {os.path.join(eval_dir, name + '.png')}")
 
 

@@ -1,9 +1,11 @@
-"""The judge: a small CNN digit classifier, the ruler for generated digits.
+"""The judge: a small CNN classifier of a dataset's images, the ruler for generated ones.
 
-    python -m eval.judge [--out=out/judge/ckpt.pt] [--epochs=2]
+    python -m eval.judge [config/judge_mnist.py] [--out=out/judge/ckpt.pt] [--epochs=2]
+    python -m eval.judge config/judge_fashion_mnist.py
 
-Trained on MNIST train[0:50000], early-stopped on train[50000:60000], never on
-test, and never tuned to a VLM run. Cached: a second call loads the checkpoint.
+Trained on the dataset's train[0:50000], early-stopped on train[50000:60000], never on
+test, and never tuned to a VLM run; one per dataset, and it refuses to judge another
+dataset's drawings. Cached: a second call loads the checkpoint.
 Its penultimate layer (128 features) serves as the feature space for Fréchet
 distances between sets of images.
 """
@@ -23,6 +25,7 @@ from data.mnist import load_split, source_files
 JUDGE_CKPT = 'out/judge/ckpt.pt'  # one judge for every run: trained once by `make judge`
 # -----------------------------------------------------------------------------
 out = JUDGE_CKPT
+dataset = 'mnist'  # the images it reads: 'mnist' or 'fashion_mnist'
 epochs = 2  # enough for a judge of about 0.99 in about 80 s on 2 cores; the epoch with the better validation accuracy is kept
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -53,11 +56,11 @@ def batched(fn, images, device, batch=2000):
     return torch.cat([fn(x[i:i + batch].to(device)).cpu() for i in range(0, len(x), batch)]).numpy()
 
 
-def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0):
+def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='mnist'):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    x, y = (torch.from_numpy(a.copy()) for a in load_split('train'))
-    vx, vy = load_split('val')
+    x, y = (torch.from_numpy(a.copy()) for a in load_split('train', dataset))
+    vx, vy = load_split('val', dataset)
     model = Judge().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     steps = epochs * -(-len(x) // batch_size)
@@ -82,15 +85,19 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0):
         print(f"judge epoch {epoch + 1}: val accuracy {acc:.4f} ({time.time() - t0:.0f}s)")
         if acc > best:  # early stopping: keep the epoch that reads validation best
             best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
-    atomic_save(dict(model=best_state, val_acc=best, epochs=epochs, seed=seed), path)
+    atomic_save(dict(model=best_state, val_acc=best, epochs=epochs, seed=seed, dataset=dataset), path)
     model.load_state_dict(best_state)
     return model.eval()
 
 
-def load_judge(path=JUDGE_CKPT, device='cpu', train_if_missing=True):
+def load_judge(path=JUDGE_CKPT, device='cpu', train_if_missing=True, dataset='mnist'):
+    """The judge of `dataset`'s images: trained here when missing, refused when it reads another dataset."""
     if not os.path.exists(path) and train_if_missing:
-        return train_judge(path, device)
+        return train_judge(path, device, dataset=dataset)
     ckpt = load_checkpoint(path, 'judge checkpoint', 'train it with `make judge`', device)
+    if ckpt.get('dataset', 'mnist') != dataset:
+        raise SystemExit(f"error: {path} judges {ckpt.get('dataset', 'mnist')} images, not {dataset}; pass the judge "
+                         f"of {dataset} (`make judge DATASET={dataset}` writes it)")
     model = Judge().to(device)
     model.load_state_dict(ckpt['model'])
     return model.eval()
@@ -100,12 +107,13 @@ def main():
     config = configure(globals())
     dev = pick_device(device)
     trained = not os.path.exists(out)
-    judge = train_judge(out, dev, epochs) if trained else load_judge(out, dev)
-    tx, ty = load_split('test')
+    judge = train_judge(out, dev, epochs, dataset=dataset) if trained else load_judge(out, dev, dataset=dataset)
+    tx, ty = load_split('test', dataset)
     acc = float((batched(judge, tx, dev).argmax(1) == ty).mean())
-    print(f"judge test accuracy {acc:.4f} on {len(ty):,} test digits ({out})")
+    print(f"judge test accuracy {acc:.4f} on {len(ty):,} {dataset} test images ({out})")
     if trained:
-        run_record(os.path.join(os.path.dirname(out), 'run.json'), config, source_files(), dict(test_accuracy=acc))
+        run_record(os.path.join(os.path.dirname(out), 'run.json'), config, source_files(dataset),
+                   dict(test_accuracy=acc))
 
 
 if __name__ == '__main__':

@@ -17,16 +17,17 @@ from common.configurator import configure
 from common.files import write_json, write_text
 from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
-from data.mnist_vlm.tasks import GUIDANCE
+from data.mnist_vlm.tasks import GUIDANCE, TEXT
 from eval import classify, generate
 from eval.judge import JUDGE_CKPT
 from eval.scores import judge_reads, real_digits, real_floor, reconstruction_ceiling
+from nanogpt.dataloader import load_text_ids
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
 out_dir = RUN_DIR
 judge_ckpt = JUDGE_CKPT
-n_per_digit = 100  # generated images per digit, for the scores
+n_per_digit = 100  # generated images per label, for the scores
 temperature = 1.0
 low_temperature = 0.7  # a second, sharper sampling temperature, also scored
 guidance = GUIDANCE  # a third scored draw: `temperature` with classifier-free guidance of this weight
@@ -38,6 +39,16 @@ device = 'auto'
 SECTIONS = {'read': ('classification', classify.report_section), 'draw': ('generation', generate.report_section)}
 
 
+def text_section(vlm, ev):
+    """The text mixed in (data prepared with text=...): bits per character on all of its held-out 10%."""
+    bpc = TEXT.bits_per_char(vlm.gpt, load_text_ids(vlm.data_dir, 'val'), vlm.meta['seq_len'], device=vlm.device)
+    print(f"text: {bpc:.4f} bits per character on held-out {vlm.meta['text']['name']}")
+    return dict(bits_per_char=bpc, name=vlm.meta['text']['name'], val_tokens=vlm.meta['text']['val_tokens']), [
+        f"## Text ({vlm.meta['text']['name']}, mixed in)", "",
+        f"Bits per character on all {vlm.meta['text']['val_tokens']:,} held-out characters (the last 10%), in "
+        f"windows of {vlm.meta['seq_len']}: {bpc:.4f}.", ""]
+
+
 def machine():
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()} ({os.cpu_count()} CPU cores)"
@@ -47,7 +58,8 @@ def machine():
 def markdown(r, sections):
     ceil = r['tokenizer_ceiling']
     return '\n'.join([
-        f"# mnist-vlm evaluation: {r['checkpoint']}", "",
+        f"# mnist-vlm evaluation: {r['checkpoint']} ({r['data_meta']['dataset']}, labels as "
+        f"{r['data_meta']['label_form']})", "",
         f"Machine: {r['machine']}. Checkpoint from iteration {r['iter_num']} ({r['train_seconds']:.0f} s into "
         f"training); tasks: {', '.join(r['tasks'])}. Judge: {r['judge']['path']} (test accuracy "
         f"{r['judge']['test_accuracy']:.4f}).", "",
@@ -56,8 +68,8 @@ def markdown(r, sections):
         f"VQ-VAE reconstructions of the test set: judge accuracy {ceil['judge_accuracy']:.4f}, FID "
         f"{ceil['fid']:.2f}, MSE {ceil['mse']:.4f} (pixels in [0, 1]): the ceiling of what drawn letters can show.", "",
         "| | |", "|---|---|",
-        "| test digits (left) and their VQ-VAE reconstructions (right) | ![](reconstructions.png) |",
-        "| image letters by position, per digit | ![](token_histograms.png) |", ""])
+        "| test images (left) and their VQ-VAE reconstructions (right) | ![](reconstructions.png) |",
+        "| image letters by position, per label | ![](token_histograms.png) |", ""])
 
 
 def main():
@@ -73,7 +85,7 @@ def main():
     ev.floor = real_floor(ev.real_feats)
     print(f"tokenizer ceiling: judge accuracy {ev.ceiling['judge_accuracy']:.4f}, MSE {ev.ceiling['mse']:.4f}, "
           f"FID {ev.ceiling['fid']:.2f}; real-vs-real FID floor {ev.floor:.2f}")
-    side_by_side([tile(ev.test_images[:100], 10), tile(recon[:100], 10)], ['test digits', 'VQ-VAE reconstructions'],
+    side_by_side([tile(ev.test_images[:100], 10), tile(recon[:100], 10)], ['test images', 'VQ-VAE reconstructions'],
                  os.path.join(ev.eval_dir, 'reconstructions.png'))
     token_histograms(ev.codes, ev.labels, vlm.meta['num_codes'], vlm.meta['image_alphabet'],
                      os.path.join(ev.eval_dir, 'token_histograms.png'))
@@ -83,12 +95,16 @@ def main():
         key, section = SECTIONS[task.name]
         results[key], lines = section(vlm, ev)
         sections += lines
+    if vlm.meta.get('text'):
+        results['text'], lines = text_section(vlm, ev)
+        sections += lines
     report = dict(checkpoint=os.path.join(out_dir, 'ckpt.pt'), iter_num=vlm.ckpt['iter_num'],
                   train_seconds=vlm.ckpt.get('elapsed', float('nan')), machine=machine(), tasks=vlm.meta['tasks'], **results,
                   tokenizer_ceiling=ev.ceiling, real_floor_fid=ev.floor,
                   judge=dict(path=judge_ckpt, test_accuracy=judge_acc), train_config=vlm.ckpt.get('config'),
                   eval_config=config, data_dir=vlm.data_dir, vqvae=vlm.meta['vqvae'], meta_sha256=vlm.ckpt['meta_sha256'],
-                  data_meta={k: vlm.meta[k] for k in ('vocab_size', 'seq_len', 'tokens_per_image', 'num_codes', 'tasks')},
+                  data_meta={k: vlm.meta[k] for k in ('dataset', 'label_form', 'labels', 'vocab_size', 'seq_len',
+                                                      'tokens_per_image', 'num_codes', 'tasks')},
                   resources=resources())
     text = markdown(report, sections)
     write_json(os.path.join(ev.eval_dir, 'results.json'), report)

@@ -1,7 +1,7 @@
-"""Objective measures of generated digits, all computed on the decoded images.
+"""Objective measures of generated images, all computed on the decoded images.
 
-- judge accuracy: how often the judge CNN reads the prompted digit (the drawing task's score);
-- Fréchet distance in the judge's penultimate features (an MNIST 'FID');
+- judge accuracy: how often the dataset's judge CNN reads the prompted label (the drawing task's score);
+- Fréchet distance in the judge's penultimate features (an MNIST or Fashion-MNIST 'FID');
 - diversity (distinct token strings) and memorisation (strings seen verbatim in training).
 """
 import os
@@ -25,12 +25,12 @@ def real_digits(vlm, judge_ckpt, split='test', *, memorisation=True):
     """What every score of drawn images compares against: the judge and the real digits of a split
     (the test digits in the final evaluation; the validation digits where a recipe is being chosen),
     and with memorisation=True the image strings of train.txt, to count verbatim copies."""
-    test_images, test_labels = load_split(split)
+    test_images, test_labels = load_split(split, vlm.meta['dataset'])
     codes, labels = vlm.split(split)
     if not np.array_equal(test_labels, labels):
         raise SystemExit(f"error: {vlm.data_dir}/{split}.npz does not match the {split} images of the raw data; "
                          "rebuild it with `make data`")
-    judge = load_judge(judge_ckpt, vlm.device)
+    judge = load_judge(judge_ckpt, vlm.device, dataset=vlm.meta['dataset'])
     return SimpleNamespace(judge=judge, test_images=test_images, test_labels=test_labels, codes=codes, labels=labels,
                            real_feats=judge_features(judge, test_images, vlm.device),
                            train_strings=train_image_strings(vlm.data_dir, set(vlm.meta['image_alphabet']))

@@ -1,4 +1,4 @@
-"""Batches of whole records, and the loss over them.
+"""Batches of whole records (and windows of text mixed in), and the loss over them.
 
 The prepared .bin files hold fixed-length records, one after another. nanoGPT
 cuts random windows out of the token stream; here every batch row is one whole
@@ -27,6 +27,14 @@ def load_records(data_dir, split, seq_len):
         raise SystemExit(f"error: {path} holds {len(data)} tokens, not a whole number of {seq_len}-token "
                          "records; rebuild it with `make data`")
     return torch.from_numpy(data.astype(np.int64).reshape(-1, seq_len))
+
+
+def load_text_ids(data_dir, split):
+    """The ids of the text mixed in (text_train.bin or text_val.bin), a 1-D tensor."""
+    path = os.path.join(data_dir, f'text_{split}.bin')
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {path} not found; prepare data with text (text='shakespeare') to mix text in")
+    return torch.from_numpy(np.fromfile(path, dtype=np.uint16).astype(np.int64))
 
 
 def make_targets(records, pad_id):

@@ -58,10 +58,11 @@ class CausalSelfAttention(nn.Module):
             if cache:
                 k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
             cache[:] = [k, v]
-        causal = T > 1 and (cache is None or k.shape[2] == T)
-        if T > 1 and not causal:
-            raise ValueError("a cached forward takes one new position at a time")
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal,
+        S = k.shape[2]
+        causal = T > 1 and S == T
+        # several new positions after cached ones: each sees every cached key and the new ones up to itself
+        mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T) if 1 < T < S else None
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
                                            dropout_p=self.attn_dropout if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_dropout(self.c_proj(y))

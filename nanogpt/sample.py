@@ -3,6 +3,7 @@
     python -m nanogpt.sample --out_dir=out/mnist_vlm --start="number:7, image:" --num_samples=5
     python -m nanogpt.sample --start="image:GHHMBWQCIVFMKSNV, number:" --temperature=0 --num_samples=1
     python -m nanogpt.sample --start=FILE:prompt.txt
+    python -m nanogpt.sample --out_dir=out/mix_both --start="ROMEO:" --max_new_tokens=300   # Shakespeare (make mix)
 
 Text is encoded with the meta.json of the data the run was trained on, found through the
 checkpoint's `dataset` as in nanoGPT (data/<dataset>/); a character outside that vocabulary is
@@ -23,7 +24,7 @@ init_from = 'resume'  # nanoGPT's key; only 'resume' (a run folder of ours) is s
 out_dir = RUN_DIR
 start = 'number:7, image:'  # or "FILE:prompt.txt" to read the prompt from a file
 num_samples = 5
-max_new_tokens = 32  # cut to the room left in the model's block
+max_new_tokens = 32  # past the model's block, the context slides as in nanoGPT (no KV cache then)
 temperature = 0.8  # 1.0 = no change, < 1.0 = less random, > 1.0 = more random, 0 = greedy
 top_k = 0  # retain only the top_k most likely tokens; 0: no cut
 seed = 1337
@@ -48,12 +49,13 @@ def main():
     ids = encode(prompt, vlm.meta['stoi'])
     if not ids:
         raise SystemExit("error: --start is empty; give the model a prompt, e.g. --start='number:7, image:'")
-    room = vlm.gpt.config.block_size + 1 - len(ids)
-    if room <= 0:
-        raise SystemExit(f"error: the prompt is {len(ids)} characters but the model's block holds "
-                         f"{vlm.gpt.config.block_size}; shorten --start")
+    block = vlm.gpt.config.block_size
+    if len(ids) > block:
+        raise SystemExit(f"error: the prompt is {len(ids)} characters but the model's block holds {block}; "
+                         "shorten --start")
     x = torch.tensor(ids, dtype=torch.long, device=dev)[None].repeat(num_samples, 1)
-    y = vlm.gpt.generate(x, min(max_new_tokens, room), temperature=temperature, top_k=top_k or None)
+    y = vlm.gpt.generate(x, max_new_tokens, temperature=temperature, top_k=top_k or None,
+                         use_cache=len(ids) + max_new_tokens <= block + 1)
     for row in y.tolist():
         print(''.join(vlm.meta['itos'][i] for i in row))
         print('---------------')

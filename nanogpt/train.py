@@ -7,8 +7,9 @@
         --gradient_accumulation_steps=2    # DDP on CPUs (gloo)
 
 The sections are nanoGPT's. The patches, each marked "patch:", are: batches of whole records
-(nanogpt/dataloader.py), the answer of the reading task weighted in the loss (answer_weight),
-ckpt.pt chosen by validation reading accuracy over all validation images, a weights-only
+(nanogpt/dataloader.py) with a share of text windows mixed in (text_share), the answer of the
+reading task weighted in the loss (answer_weight), ckpt.pt chosen by validation reading accuracy
+over all validation images (by held-out text loss for text only), a weights-only
 ckpt_<iter>.pt at every evaluation, last.pt with the full training state (optimizer, RNG,
 GradScaler) for an exact resume after SIGINT/SIGTERM, and run.json when a run finishes.
 """
@@ -29,8 +30,8 @@ from common.configurator import configure
 from common.files import atomic_save, file_sha256, load_checkpoint
 from common.runtime import StopSignal, pick_device, run_record
 from data.mnist_vlm.format import load_meta
-from data.mnist_vlm.tasks import READ, get_tasks
-from nanogpt.dataloader import load_records, make_targets, step_indices, weighted_loss
+from data.mnist_vlm.tasks import READ, TEXT, get_tasks
+from nanogpt.dataloader import load_records, load_text_ids, make_targets, step_indices, weighted_loss
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vlm import check_data, data_dir_of, snapshots
 
@@ -56,6 +57,7 @@ gradient_accumulation_steps = 1
 batch_size = 128  # records per micro-step; a record is one whole example (block_size = its length - 1)
 val_images = 10000  # validation images read at each evaluation (all of them by default)
 answer_weight = 1.0  # loss weight of the reading task's answer (the digit of 'image:..., number:d.'); others weigh 1
+text_share = 0.0  # share of each batch's rows that are windows of the data's text (Shakespeare), not records; 1.0: text only
 # model
 n_layer = 4
 n_head = 4
@@ -125,7 +127,14 @@ ctx = nullcontext() if dtype == 'float32' else torch.autocast(device_type=device
 # data. patch: whole records, not windows of the stream (nanogpt/dataloader.py)
 meta = load_meta(data_dir)
 meta_sha256 = file_sha256(os.path.join(data_dir, 'meta.json'))
-reading = READ in get_tasks(meta['tasks'])
+# patch: text mixed in: n_text of each batch's rows are windows of the text, as long as a record
+if text_share and not meta.get('text'):
+    raise SystemExit(f"error: text_share={text_share} but {data_dir} holds no text; prepare it with "
+                     "text='shakespeare' (config/prepare_mnist_text_vlm.py) or set text_share=0")
+n_text = round(batch_size * text_share)
+n_records = batch_size - n_text
+text = {split: load_text_ids(data_dir, split) for split in ('train', 'val')} if meta.get('text') else {}
+reading = READ in get_tasks(meta['tasks']) and n_records > 0
 records = {split: load_records(data_dir, split, meta['seq_len']) for split in ('train', 'val')}
 targets = {split: make_targets(r, meta['stoi'][meta['pad_char']]) for split, r in records.items()}
 # patch: the reading answer (the digit after 'number:' in a reading record) is the target answer_weight scales
@@ -135,8 +144,12 @@ val_codes, val_labels = val_split['codes'][:val_images], val_split['labels'][:va
 batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every process: each takes its slice
 
 
-def get_batch(split, ix):
+def get_batch(split, ix, tx=None):
     x, y, w = records[split][ix, :-1], targets[split][ix], answer[split][ix]
+    if tx is not None and len(tx):  # patch: text windows below the records; no answer to weight in them
+        win = TEXT.windows(text[split], tx, meta['seq_len'])
+        x, y = torch.cat([x, win[:, :-1]]), torch.cat([y, win[:, 1:]])
+        w = torch.cat([w, torch.zeros(len(win), w.shape[1], dtype=torch.bool)])
     if device_type == 'cuda':
         return (t.pin_memory().to(device, non_blocking=True) for t in (x, y, w))
     return x.to(device), y.to(device), w.to(device)
@@ -216,8 +229,9 @@ if master_process:
                 os.remove(path)
     elif os.path.exists(run_json):
         os.remove(run_json)  # an extended run is not finished until it writes a new one
+    mix = f" ({n_text} of every {batch_size} rows are text windows)" if n_text else ''
     print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(records['train']):,} train records of "
-          f"{meta['seq_len']}, {batch_size * gradient_accumulation_steps * ddp_world_size} records per step on "
+          f"{meta['seq_len']}, {batch_size * gradient_accumulation_steps * ddp_world_size} records per step{mix} on "
           f"{ddp_world_size} x {device} ({dtype})")
 
 
@@ -235,6 +249,15 @@ def estimate_loss():
                 _, loss = raw_model(X, Y)
             losses[k] = loss.item()
         out[split] = losses.mean().item()
+    for split in text:  # patch: the loss on text windows, held-out text included
+        losses = torch.zeros(eval_iters)
+        for k in range(eval_iters):
+            X, Y, _ = get_batch(split, torch.zeros(0, dtype=torch.long), torch.randint(len(text[split]) - meta['seq_len'], (batch_size,),
+                                                         generator=eval_gen))
+            with ctx:
+                _, loss = raw_model(X, Y)
+            losses[k] = loss.item()
+        out[f'text_{split}'] = losses.mean().item()
     # patch: the score that picks ckpt.pt is the reading accuracy over the validation images
     if reading:
         with ctx:
@@ -291,18 +314,22 @@ while True:
         m = estimate_loss()
         elapsed = time.time() - t_start
         acc = f", val acc {m['val_acc']:.4f}" if reading else ''
+        acc += f", text val loss {m['text_val']:.4f} ({m['text_val'] / math.log(2):.3f} bits/char)" if text else ''
         print(f"step {iter_num}: train loss {m['train']:.4f}, val loss {m['val']:.4f}{acc}, {elapsed:.0f}s")
         if wandb_log:
             wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'], 'lr': lr, 'elapsed': elapsed,
                        **({'val/acc': m['val_acc']} if reading else {})})
         atomic_save(dict(model=raw_model.state_dict(), model_args=model_args, iter_num=iter_num,
-                         val_acc=m.get('val_acc'), val_loss=m['val'], elapsed=elapsed, config=config,
+                         val_acc=m.get('val_acc'), val_loss=m['val'], text_val_loss=m.get('text_val'),
+                         elapsed=elapsed, config=config,
                          meta_sha256=meta_sha256), os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
         prune_snapshots()
-        # the untrained model at step 0 is never "best": ckpt.pt always holds a trained one
-        better = iter_num > 0 and (m.get('val_acc', 0.0), -m['val']) > (best_val_acc, -best_val_loss)
+        # the untrained model at step 0 is never "best": ckpt.pt always holds a trained one. A text-only run
+        # (patch) is picked by its loss on held-out text
+        val_loss = m['text_val'] if n_records == 0 else m['val']
+        better = iter_num > 0 and (m.get('val_acc', 0.0), -val_loss) > (best_val_acc, -best_val_loss)
         if better:
-            best_val_acc, best_val_loss = m.get('val_acc', 0.0), m['val']
+            best_val_acc, best_val_loss = m.get('val_acc', 0.0), val_loss
         state = training_state(elapsed)
         if better or (always_save_checkpoint and iter_num > 0):
             atomic_save(state, ckpt_path)
@@ -312,12 +339,14 @@ while True:
         break
 
     # forward backward update, with optional gradient accumulation to simulate larger batch size
-    ix = step_indices(len(records['train']), batch_size, gradient_accumulation_steps, ddp_world_size, batch_gen)
+    ix = step_indices(len(records['train']), n_records, gradient_accumulation_steps, ddp_world_size, batch_gen)
+    tx = step_indices(len(text['train']) - meta['seq_len'], n_text, gradient_accumulation_steps, ddp_world_size,
+                      batch_gen) if n_text else None
     for micro_step in range(gradient_accumulation_steps):
         if ddp:
             # in DDP training we only need to sync gradients at the last micro step
             model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
-        X, Y, W = get_batch('train', ix[ddp_rank, micro_step])
+        X, Y, W = get_batch('train', ix[ddp_rank, micro_step], None if tx is None else tx[ddp_rank, micro_step])
         with ctx:
             if answer_weight == 1.0:
                 _, loss = model(X, Y)

@@ -106,7 +106,7 @@ class VLM:
         return self.vq.encode(torch.from_numpy(np.array(images)).to(self.device)).cpu().numpy()
 
     def read(self, codes, gpt=None):
-        """The digit read from each image's codes (the reading task, constrained to digits)."""
+        """The label index (0-9) read from each image's codes (the reading task, constrained to the ten labels)."""
         return READ.predict(gpt or self.gpt, codes, self.meta, device=self.device)
 
     def draw(self, labels, gpt=None, **sampling):

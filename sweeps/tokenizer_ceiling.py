@@ -19,7 +19,8 @@ split = 'val'
 # -----------------------------------------------------------------------------
 configure(globals())
 dev = pick_device('auto')
-vq, judge = load_vqvae(vqvae_ckpt, dev), load_judge(judge_ckpt, dev)
-images, labels = load_split(split)
+vq = load_vqvae(vqvae_ckpt, dev)
+judge = load_judge(judge_ckpt, dev, dataset=vq.dataset)  # the judge of the images the tokenizer writes
+images, labels = load_split(split, vq.dataset)
 ceiling = reconstruction_ceiling(judge, vq, images, labels, judge_features(judge, images, dev), dev)[1]
 print(json.dumps(dict(vqvae_ckpt=vqvae_ckpt, num_codes=vq.config.num_codes, split=split, **ceiling)))

@@ -2,6 +2,7 @@
 import hashlib
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from common.configurator import RANGES, configure
 from common.files import atomic_save, load_checkpoint
-from tests.conftest import idx_bytes, run, write_mnist
+from tests.conftest import ROOT, idx_bytes, run, write_mnist
 
 
 def settings_dict():
@@ -18,7 +19,8 @@ def settings_dict():
     g = {k: 1 for k in RANGES}
     g.update(learning_rate=1e-3, dropout=0.0, decay=0.99, beta1=0.9, beta2=0.99, temperature=1.0, guidance=1.0,
              device='auto', dtype='auto', backend='auto', split='test', digit=7, max_shift=2.0, max_rotate=10.0,
-             min_lr=1e-4, weight_decay=0.1, grad_clip=1.0, low_temperature=0.7, commitment=0.25)
+             min_lr=1e-4, weight_decay=0.1, grad_clip=1.0, low_temperature=0.7, commitment=0.25, text_share=0.2,
+             labels='digits', text='')
     return g
 
 
@@ -117,3 +119,18 @@ def test_a_truncated_last_pt_is_reported_and_force_starts_afresh(pipeline, finis
     assert p.returncode == 1 and 'not a readable checkpoint' in p.stderr and '--force=True' in p.stderr
     run('nanogpt.train', *common, '--init_from=scratch', '--force=True', env_extra=pipeline['env'])
     assert torch.load(os.path.join(out, 'last.pt'), weights_only=True)['iter_num'] == 20
+
+
+def test_a_judge_of_another_dataset_is_refused(tmp_path):
+    from eval.judge import Judge, load_judge
+    path = str(tmp_path / 'judge.pt')
+    atomic_save(dict(model=Judge().state_dict(), dataset='fashion_mnist'), path)
+    with pytest.raises(SystemExit, match=r'judges fashion_mnist images, not mnist; pass the judge of mnist'):
+        load_judge(path, dataset='mnist')
+
+
+def test_an_unknown_dataset_is_one_line(tmp_path):
+    p = subprocess.run(['make', '-n', 'all', 'DATASET=cifar'], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode != 0 and 'unknown DATASET=cifar; use mnist or fashion_mnist' in p.stderr
+    p = run('vqvae.train', '--dataset=cifar', '--max_iters=1', f'--out_dir={tmp_path}', check=False)
+    assert p.returncode == 1 and p.stderr.strip() == "error: unknown dataset 'cifar'; use one of mnist, fashion_mnist"

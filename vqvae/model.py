@@ -158,4 +158,5 @@ def load_vqvae(path, device='cpu'):
         model.load_state_dict(ckpt['model'])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise SystemExit(f"error: {path} does not hold a VQ-VAE ({type(e).__name__}); {fix}")
+    model.dataset = (ckpt.get('config') or {}).get('dataset', 'mnist')  # the images it was trained on
     return model.to(device).eval()

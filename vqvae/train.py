@@ -1,4 +1,4 @@
-"""Train the VQ-VAE tokenizer on MNIST train[0:50000], validating on train[50000:60000].
+"""Train the VQ-VAE tokenizer on a dataset's train[0:50000], validating on train[50000:60000].
 
     python -m vqvae.train config/vqvae_mnist.py [--key=value ...]
 
@@ -28,6 +28,7 @@ from vqvae.model import VQVAE, VQVAEConfig
 out_dir = 'out/vqvae'
 init_from = 'scratch'  # 'scratch', 'resume' (from last.pt), or 'auto' (resume an unfinished run, else scratch)
 force = False  # True: start from scratch even where a finished tokenizer (ckpt.pt) lies, replacing it
+dataset = 'mnist'  # the images it learns to write: 'mnist' or 'fashion_mnist' (data/mnist.py); the data follows it
 encoder = 'conv'
 tokens_per_image = 16
 num_codes = 26
@@ -74,8 +75,8 @@ def main():
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    train_x = torch.from_numpy(load_split('train')[0].astype(np.float32) / 255).to(dev)
-    val_x = torch.from_numpy(load_split('val')[0].astype(np.float32) / 255).to(dev)
+    train_x = torch.from_numpy(load_split('train', dataset)[0].astype(np.float32) / 255).to(dev)
+    val_x = torch.from_numpy(load_split('val', dataset)[0].astype(np.float32) / 255).to(dev)
     model_args = {f.name: config[f.name] for f in fields(VQVAEConfig)}
     model = VQVAE(VQVAEConfig(**model_args)).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
@@ -104,7 +105,7 @@ def main():
                              "in its place, or choose another --out_dir")
         os.remove(ckpt_path)  # a new run: the old tokenizer is not this run's result, and make must not take it
     print(f"VQ-VAE: {sum(p.numel() for p in model.parameters()):,} parameters, "
-          f"{tokens_per_image} tokens x {num_codes} codes, {len(train_x):,} train / {len(val_x):,} val images on {dev}")
+          f"{tokens_per_image} tokens x {num_codes} codes, {dataset}: {len(train_x):,} train / {len(val_x):,} val images on {dev}")
 
     def training_state():
         return dict(model=model.state_dict(), optimizer=opt.state_dict(), model_args=model_args, config=config,
@@ -137,7 +138,7 @@ def main():
                   "continue with --init_from=resume (or make vqvae)")
             raise SystemExit(stop.exit_code)
     atomic_save(dict(model=model.state_dict(), model_args=model_args, config=config, iter_num=it, val=m), ckpt_path)
-    run_record(os.path.join(out_dir, 'run.json'), config, source_files(), m)
+    run_record(os.path.join(out_dir, 'run.json'), config, source_files(dataset), m)
     print(f"saved {ckpt_path} ({time.time() - t0:.0f}s)")
 
 

@@ -1,13 +1,17 @@
-"""Turn MNIST into text: VQ-VAE tokens and labels written as fixed-length character records.
+"""Turn an image dataset into text: VQ-VAE tokens and labels written as fixed-length character records.
 
     python -m data.mnist_vlm.prepare [config/prepare_mnist_vlm.py] [--key=value ...]
 
-Each image becomes the records of the tasks named in `tasks` (data/mnist_vlm/tasks.py).
+The images are those the VQ-VAE was trained on (its config's `dataset`: mnist or
+fashion_mnist). Each image becomes the records of the tasks named in `tasks`
+(data/mnist_vlm/tasks.py), its label written as a digit or a word (`labels`).
 Writes {train,val,test}.txt, {train,val,test}.bin (uint16 ids, one record of seq_len
 ids after another), {val,test}.npz (token ids and labels of every image, for evaluation)
-and meta.pkl / meta.json (vocabulary, layout, tasks, and the VQ-VAE that wrote the
-letters, with its SHA-256). Everything is computed before the first file is replaced;
-meta.json is written last and marks the data complete.
+and meta.pkl / meta.json (vocabulary, layout, tasks, labels, and the VQ-VAE that wrote
+the letters, with its SHA-256). With text='shakespeare' the vocabulary also holds
+Tiny Shakespeare's characters and text_{train,val}.bin hold its ids (nanoGPT's 90/10
+split), for training to mix in. Everything is computed before the first file is
+replaced; meta.json is written last and marks the data complete.
 """
 import math
 import os
@@ -26,12 +30,15 @@ from common.runtime import run_record
 from data.mnist import load_split, source_files
 from data.mnist_vlm.format import PAD, letters
 from data.mnist_vlm.tasks import build_meta, get_tasks
+from data.shakespeare import load_text, split_text, text_path
 from vqvae.model import load_vqvae
 
 # -----------------------------------------------------------------------------
 vqvae_ckpt = 'out/vqvae/ckpt.pt'
 out_dir = 'data/mnist_vlm'
 tasks = 'read,draw'  # the tasks whose records the GPT trains on (data/mnist_vlm/tasks.py)
+labels = 'digits'  # how labels are written: 'digits' (number:7) or 'words' (word:seven, word:ankle boot)
+text = ''  # '' or 'shakespeare': a text whose characters join the vocabulary, for training to mix in
 both_forms = True  # every image in every task's form; False: the blog's one random task per image
 augment_copies = 0  # extra copies of every training image, randomly shifted and rotated, then tokenised
 augment_generation = False  # False: the copies teach reading only, so the model learns to draw real, upright digits
@@ -59,9 +66,9 @@ def augment(images, rng):
     return (out[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def split_text(split, vq, meta, task_list, rng):
+def split_records(split, vq, meta, task_list, rng):
     """The records of one split as text, their ids, and the codes and labels of its real images."""
-    images, labels = load_split(split)
+    images, labels = load_split(split, meta['dataset'])
     n_real = len(images)
     if split == 'train' and augment_copies:
         images = np.concatenate([images] + [augment(images, rng) for _ in range(augment_copies)])
@@ -73,38 +80,49 @@ def split_text(split, vq, meta, task_list, rng):
         chosen = task_list if i < n_real else copy_tasks
         if not both_forms:
             chosen = [chosen[rng.integers(len(chosen))]]
-        lines += [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(letters(row, meta), int(label))]
-    text = '\n'.join(lines) + '\n'
-    ids = np.array([meta['stoi'][ch] for ch in text.replace('\n', '')], dtype=np.uint16)
+        lines += [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(letters(row, meta), int(label), meta)]
+    joined = '\n'.join(lines) + '\n'
+    ids = np.array([meta['stoi'][ch] for ch in joined.replace('\n', '')], dtype=np.uint16)
     print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
-    return text, ids, codes[:n_real], labels[:n_real], lines[0]
+    return joined, ids, codes[:n_real], labels[:n_real], lines[0]
 
 
 def main():
     config = configure(globals())
     task_list = get_tasks(tasks)
     vq = load_vqvae(vqvae_ckpt)
-    meta = build_meta(tasks, vq.config.num_codes, vq.config.tokens_per_image)
+    corpus = load_text(text) if text else ''
+    meta = build_meta(tasks, vq.config.num_codes, vq.config.tokens_per_image, dataset=vq.dataset, labels=labels,
+                      text=corpus)
     rng = np.random.default_rng(seed)
     # everything is read and computed before a file is touched: bad input leaves the old data whole
-    splits = {split: split_text(split, vq, meta, task_list, rng) for split in ('train', 'val', 'test')}
+    splits = {split: split_records(split, vq, meta, task_list, rng) for split in ('train', 'val', 'test')}
+    text_ids = {f'text_{k}': np.array([meta['stoi'][c] for c in part], dtype=np.uint16)
+                for k, part in zip(('train', 'val'), split_text(corpus))} if corpus else {}
     os.makedirs(out_dir, exist_ok=True)
-    for name in ('meta.json', 'meta.pkl'):  # no meta.json while the files below are half new, half old
+    for name in ('meta.json', 'meta.pkl', 'text_train.bin', 'text_val.bin'):  # no meta.json while the files below are half new, half old
         if os.path.exists(os.path.join(out_dir, name)):
             os.remove(os.path.join(out_dir, name))
-    for split, (text, ids, codes, labels, _) in splits.items():
-        atomic_write(os.path.join(out_dir, f'{split}.txt'), lambda f: f.write(text.encode('utf-8')))
+    for split, (lines, ids, codes, split_labels, _) in splits.items():
+        atomic_write(os.path.join(out_dir, f'{split}.txt'), lambda f: f.write(lines.encode('utf-8')))
         atomic_write(os.path.join(out_dir, f'{split}.bin'), lambda f: f.write(ids.tobytes()))
         if split != 'train':
             atomic_write(os.path.join(out_dir, f'{split}.npz'),
-                         lambda f: np.savez(f, codes=codes.astype(np.uint16), labels=labels))
-    run_record(os.path.join(out_dir, 'run.json'), config, source_files() + [vqvae_ckpt], {})
+                         lambda f: np.savez(f, codes=codes.astype(np.uint16), labels=split_labels))
+    for name, ids in text_ids.items():
+        atomic_write(os.path.join(out_dir, f'{name}.bin'), lambda f: f.write(ids.tobytes()))
+    inputs = source_files(meta['dataset']) + [vqvae_ckpt] + ([text_path()] if corpus else [])
+    run_record(os.path.join(out_dir, 'run.json'), config, inputs, {})
     # where the data lies is no property of the data: out_dir is left out, so equal inputs give an equal meta.json
     meta['prepare_config'] = {k: v for k, v in config.items() if k not in ('out_dir', 'vqvae_ckpt')}
     meta['vqvae'] = dict(path=vqvae_ckpt, sha256=file_sha256(vqvae_ckpt))
+    meta['text'] = dict(name=text, path=text_path(), train_tokens=len(text_ids['text_train']),
+                        val_tokens=len(text_ids['text_val'])) if corpus else None
     write_json(os.path.join(out_dir, 'meta.json'), meta)
     atomic_write(os.path.join(out_dir, 'meta.pkl'), lambda f: pickle.dump(meta, f))
-    print(f"vocab_size {meta['vocab_size']}, tasks {','.join(meta['tasks'])}, example: {splits['train'][4]}")
+    mixed = f", {text}: {len(corpus):,} characters to mix in" if corpus else ''
+    print(f"{meta['dataset']}: vocab_size {meta['vocab_size']}, tasks {','.join(meta['tasks'])}, labels {labels}{mixed}, "
+          f"example: {splits['train'][4]}")
 
 
 if __name__ == '__main__':

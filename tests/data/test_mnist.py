@@ -71,9 +71,9 @@ class FakeResponse(io.BytesIO):
 
 def test_download_checks_sha256_and_tries_every_mirror(tmp_path, monkeypatch):
     monkeypatch.delenv('MNIST_DIR', raising=False)
-    monkeypatch.setattr(mnist, 'DEFAULT_DIR', str(tmp_path / 'cache'))
+    monkeypatch.setattr(mnist, 'HERE', str(tmp_path / 'cache'))
     good = idx_bytes(np.arange(12, dtype=np.uint8) % 10)
-    monkeypatch.setitem(mnist.SHA256, 'train-labels-idx1-ubyte', hashlib.sha256(good).hexdigest())
+    monkeypatch.setitem(mnist.MNIST_SHA256, 'train-labels-idx1-ubyte', hashlib.sha256(good).hexdigest())
     tried = []
 
     def urlopen(url, timeout):
@@ -86,15 +86,15 @@ def test_download_checks_sha256_and_tries_every_mirror(tmp_path, monkeypatch):
     monkeypatch.setattr(mnist.urllib.request, 'urlopen', urlopen)
     labels = mnist.load_file('train_labels')
     assert len(tried) == 3 and list(labels) == list(np.arange(12) % 10)
-    assert os.path.exists(tmp_path / 'cache' / 'train-labels-idx1-ubyte')
+    assert os.path.exists(tmp_path / 'cache' / 'mnist' / 'train-labels-idx1-ubyte')
 
     tried.clear()
-    monkeypatch.setattr(mnist, 'DEFAULT_DIR', str(tmp_path / 'cache2'))
+    monkeypatch.setattr(mnist, 'HERE', str(tmp_path / 'cache2'))
     monkeypatch.setattr(mnist.urllib.request, 'urlopen', lambda url, timeout: FakeResponse(gzip.compress(b'x' * 20)))
     with pytest.raises(SystemExit) as e:
         mnist.load_file('train_labels')
     assert 'does not match' in str(e.value) and 'MNIST_DIR' in str(e.value)
-    assert not os.path.exists(tmp_path / 'cache2' / 'train-labels-idx1-ubyte')
+    assert not os.path.exists(tmp_path / 'cache2' / 'mnist' / 'train-labels-idx1-ubyte')
 
 
 @pytest.mark.skipif(not os.path.isdir(os.environ.get('MNIST_DIR') or '/nonexistent'), reason='no local MNIST copy')
@@ -103,6 +103,35 @@ def test_real_mnist_when_present():
     tx, ty = mnist.load_split('test')
     assert x.shape == (50000, 28, 28) and len(mnist.load_split('val')[0]) == 10000 and tx.shape == (10000, 28, 28)
     assert list(y[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4] and list(ty[:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+
+
+def test_fashion_mnist_has_its_own_variable_and_words(tmp_path, monkeypatch):
+    monkeypatch.setenv('FASHION_MNIST_DIR', str(tmp_path))
+    with pytest.raises(SystemExit, match=r'not found in FASHION_MNIST_DIR'):
+        mnist.load_split('test', 'fashion_mnist')
+    with pytest.raises(SystemExit, match=r"unknown dataset 'cifar'; use one of mnist, fashion_mnist"):
+        mnist.load_split('test', 'cifar')
+    assert mnist.label_words('fashion_mnist')[9] == 'ankle boot' and mnist.label_words('mnist')[7] == 'seven'
+
+
+def test_debian_folder_is_a_fallback(tmp_path, monkeypatch):
+    monkeypatch.delenv('FASHION_MNIST_DIR', raising=False)
+    monkeypatch.setattr(mnist, 'HERE', str(tmp_path / 'none'))
+    system = tmp_path / 'usr'
+    system.mkdir()
+    (system / 't10k-labels-idx1-ubyte').write_bytes(idx_bytes(np.array([9, 2, 1], dtype=np.uint8)))
+    monkeypatch.setitem(mnist.DATASETS, 'fashion_mnist', mnist.DATASETS['fashion_mnist']._replace(system_dir=str(system)))
+    assert list(mnist.load_file('test_labels', 'fashion_mnist')) == [9, 2, 1]
+
+
+@pytest.mark.skipif(not os.path.isdir(os.environ.get('FASHION_MNIST_DIR') or '/nonexistent'),
+                    reason='no local Fashion-MNIST copy')
+def test_real_fashion_mnist_when_present():
+    tx, ty = mnist.load_split('test', 'fashion_mnist')
+    assert tx.shape == (10000, 28, 28) and list(ty[:10]) == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    for path in mnist.source_files('fashion_mnist')[2:]:
+        raw = mnist._read(path)
+        assert hashlib.sha256(raw).hexdigest() == mnist.FASHION_SHA256[os.path.basename(path).removesuffix('.gz')]
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402

@@ -49,7 +49,7 @@ def test_report_has_every_field(report):
                 'resources', 'vqvae', 'meta_sha256'):
         assert key in r
     assert r['tasks'] == r['data_meta']['tasks'] == ['read', 'draw']  # eval ran what the run was trained on
-    assert {'accuracy', 'ci95', 'confusion', 'trail', 'free_non_digit_rate'} <= set(r['classification'])
+    assert {'accuracy', 'ci95', 'confusion', 'trail', 'free_non_label_rate'} <= set(r['classification'])
     assert 0.1 <= r['classification']['majority_baseline'] < 0.2  # ten digits, about equally common
     gen = r['generation']
     for g in gen.values():
