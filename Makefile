@@ -82,10 +82,11 @@ compare: $(RUN_DIR)/seeds.json
 words:
 	$(MAKE) eval DATA_CONFIG=config/prepare_mnist_words_vlm.py DATA_DIR=data/mnist_words_vlm RUN_DIR=out/mnist_words_vlm
 
-# Tiny Shakespeare mixed in: one data folder with text, three runs of the same model and steps (records
-# only, records + text windows, text windows only: as many text tokens as the mixed run), compared on
-# validation (reading, drawing, and bits per character of held-out Shakespeare); about 15 minutes on 2 cores
-MIX_RUNS = out/mix_vision out/mix_both out/mix_text
+# Tiny Shakespeare mixed in: one data folder with text, five runs of the same model and steps: records only;
+# records + a fifth, and + a half, of text windows; each text share alone (as many text tokens as its mixed
+# run). Compared on validation (reading, drawing, bits per character of held-out Shakespeare); about 36
+# minutes on 2 cores
+MIX_RUNS = out/mix_vision out/mix_both out/mix_text out/mix_both50 out/mix_text128
 mix: out/mix.json
 out/mix.json: $(addsuffix /run.json,$(MIX_RUNS)) $(JUDGE)
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(MIX_RUNS)) --judge_ckpt=$(JUDGE) --split=val --out=$@

@@ -1,4 +1,7 @@
-# The Fashion-MNIST run: the MNIST default's model and steps (config/train_mnist_vlm.py), on its own data.
+# The Fashion-MNIST run: the MNIST default's model and steps (config/train_mnist_vlm.py) on records of 49 image
+# letters, in batches of 64 so that a step costs what MNIST's does. On the validation images, against the
+# same run on 16-letter records in batches of 128 (eval.compare --split=val, README): read 0.8668 against
+# 0.8719, drawn as prompted with guidance 0.895 against 0.809 (FID 86.3 against 147.6).
 out_dir = 'out/fashion_mnist_vlm'
 dataset = 'fashion_mnist_vlm'
 eval_interval = 700
@@ -7,7 +10,7 @@ n_layer = 4
 n_head = 4
 n_embd = 96
 dropout = 0.0
-batch_size = 128
+batch_size = 64
 learning_rate = 3e-3
 answer_weight = 10.0
 max_iters = 2800

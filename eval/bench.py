@@ -40,7 +40,7 @@ judge_dir = 'out/judge'
 blog_config = 'config/train_mnist_vlm_blog.py'
 steps = 20  # timed training steps of each loop (the blog's model, 10x slower, gets a quarter)
 n_generate = 1000
-mix_runs = 'out/mix_vision,out/mix_both,out/mix_text'  # `make mix`'s runs: timed and listed where they exist
+mix_runs = 'out/mix_vision,out/mix_both,out/mix_text,out/mix_both50,out/mix_text128'  # `make mix`'s runs: timed and listed where they exist
 out = ''  # '' writes out_dir/bench.json
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -181,8 +181,9 @@ def table(b):
         rows += [f"| {k.replace('_', ' ')} | {t['tokens_per_s']:,} | {t['ms_per_step']} | {t['batch_size']} |"
                  for k, t in b['text_mix'].items()]
     rows += ["", f"| stage | wall seconds | peak RSS MB (budget {MEMORY_BUDGET_MB}) |", "|---|---|---|"]
-    rows += [f"| {k} | {v['wall_seconds']} | {v['peak_rss_mb']}{' OVER' if v['peak_rss_mb'] > MEMORY_BUDGET_MB else ''} |"
-             if v else f"| {k} | not recorded | - |" for k, v in b['stages'].items()]
+    over = lambda v: ' OVER' if v['peak_rss_mb'] > MEMORY_BUDGET_MB else ''
+    rows += [f"| {k} | {v['wall_seconds']} | {v['peak_rss_mb']}{over(v)} |" if v else f"| {k} | not recorded | - |"
+             for k, v in b['stages'].items()]
     return '\n'.join(rows)
 
 

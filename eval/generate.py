@@ -100,8 +100,8 @@ def report_section(vlm, ev):
         f"| VQ-VAE reconstructions of the test set (the ceiling) | {ev.ceiling['judge_accuracy']:.4f} | "
         f"{ev.ceiling['fid']:.2f} | - | - | - |", "",
         f"Per label at T={c['temperature']}: " + ', '.join(
-            f"{vlm.meta['labels'][p['digit']]}: {p['judge_accuracy']:.2f} (FID {p['fid']:.1f}, {p['distinct']} distinct)"
-            for p in t['per_digit']), "",
+            f"{vlm.meta['labels'][p['digit']]}: {p['judge_accuracy']:.2f} (FID {p['fid']:.1f}, "
+            f"{p['distinct']} distinct)" for p in t['per_digit']), "",
         f"![real test images, then drawn ones at the first and last checkpoint, a row per label, guidance "
         f"{c['guidance']}](generated_first_last.png)", ""]
     return res, lines

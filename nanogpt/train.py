@@ -57,7 +57,7 @@ gradient_accumulation_steps = 1
 batch_size = 128  # records per micro-step; a record is one whole example (block_size = its length - 1)
 val_images = 10000  # validation images read at each evaluation (all of them by default)
 answer_weight = 1.0  # loss weight of the reading task's answer (the digit of 'image:..., number:d.'); others weigh 1
-text_share = 0.0  # share of each batch's rows that are windows of the data's text (Shakespeare), not records; 1.0: text only
+text_share = 0.0  # share of each batch's rows that are windows of the data's text (Shakespeare); 1.0: text only
 # model
 n_layer = 4
 n_head = 4

@@ -80,7 +80,8 @@ def split_records(split, vq, meta, task_list, rng):
         chosen = task_list if i < n_real else copy_tasks
         if not both_forms:
             chosen = [chosen[rng.integers(len(chosen))]]
-        lines += [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(letters(row, meta), int(label), meta)]
+        image = letters(row, meta)
+        lines += [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(image, int(label), meta)]
     joined = '\n'.join(lines) + '\n'
     ids = np.array([meta['stoi'][ch] for ch in joined.replace('\n', '')], dtype=np.uint16)
     print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
@@ -100,7 +101,8 @@ def main():
     text_ids = {f'text_{k}': np.array([meta['stoi'][c] for c in part], dtype=np.uint16)
                 for k, part in zip(('train', 'val'), split_text(corpus))} if corpus else {}
     os.makedirs(out_dir, exist_ok=True)
-    for name in ('meta.json', 'meta.pkl', 'text_train.bin', 'text_val.bin'):  # no meta.json while the files below are half new, half old
+    # no meta.json while the files below are half new, half old (and no text left from an older dataset)
+    for name in ('meta.json', 'meta.pkl', 'text_train.bin', 'text_val.bin'):
         if os.path.exists(os.path.join(out_dir, name)):
             os.remove(os.path.join(out_dir, name))
     for split, (lines, ids, codes, split_labels, _) in splits.items():
@@ -121,8 +123,8 @@ def main():
     write_json(os.path.join(out_dir, 'meta.json'), meta)
     atomic_write(os.path.join(out_dir, 'meta.pkl'), lambda f: pickle.dump(meta, f))
     mixed = f", {text}: {len(corpus):,} characters to mix in" if corpus else ''
-    print(f"{meta['dataset']}: vocab_size {meta['vocab_size']}, tasks {','.join(meta['tasks'])}, labels {labels}{mixed}, "
-          f"example: {splits['train'][4]}")
+    print(f"{meta['dataset']}: vocab_size {meta['vocab_size']}, tasks {','.join(meta['tasks'])}, labels {labels}"
+          f"{mixed}, example: {splits['train'][4]}")
 
 
 if __name__ == '__main__':

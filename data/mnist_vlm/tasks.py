@@ -6,7 +6,8 @@
     draw: word:five, image:ĆƚĘƭǍƁŉǤŠťǫǓĝǁŅĈ.
 
 The labels are the ten strings meta.json lists: the digits, or the dataset's words
-(data/mnist.py). A task is an object with a `name` and `records(letters, label, meta)`, its training lines, plus
+(data/mnist.py). A task is an object with a `name` and `records(letters, label, meta)`, its
+training lines, plus
 what its evaluation needs: prompts, batched decoding (the model is passed in, anything called
 like nanogpt's GPT), parsing and a score. prepare.py writes the records of the tasks its config
 names and lists them in meta.json; training and `make eval` run what meta.json lists. Adding a

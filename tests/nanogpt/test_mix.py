@@ -23,7 +23,7 @@ def test_mixed_and_text_only_runs_train_and_write_shakespeare(pipeline, tmp_path
     meta = load_meta(data)
     assert meta['text']['train_tokens'] == 1003854 and meta['text']['val_tokens'] == 111540
     assert os.path.getsize(os.path.join(data, 'text_val.bin')) == 2 * 111540
-    short = ('--max_iters=20', '--eval_interval=10', '--lr_decay_iters=20', '--warmup_iters=2')
+    short = ('--max_iters=10', '--eval_interval=10', '--lr_decay_iters=10', '--warmup_iters=2', '--val_images=20')
     p = run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={tmp_path}/mix',
             '--text_share=0.25', *short, env_extra=env)
     assert '(16 of every 64 rows are text windows)' in p.stdout and 'text val loss' in p.stdout and 'val acc' in p.stdout
