@@ -29,7 +29,8 @@ from common.configurator import configure
 from common.files import write_json
 from common.runtime import pick_device, resources
 from data.mnist_vlm.tasks import READ, TEXT
-from nanogpt.dataloader import load_records, load_text_ids, make_targets, step_indices, weighted_loss
+from nanogpt.dataloader import (add_text_rows, load_records, load_text_ids, make_targets, step_indices,
+                                weighted_loss)
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vlm import RUN_DIR, VLM
 
@@ -101,9 +102,8 @@ def time_training(cfg, vlm, dev, n_steps, plain):
             ix = step_indices(len(records), B - n_text, 1, 1, gen)[0, 0]
             x, y, w = records[ix, :-1], targets[ix], answer[ix]
             if n_text:
-                win = TEXT.windows(text, torch.randint(len(text) - seq_len, (n_text,), generator=gen), seq_len)
-                x, y = torch.cat([x, win[:, :-1]]), torch.cat([y, win[:, 1:]])
-                w = torch.cat([w, torch.zeros(n_text, T, dtype=torch.bool)])
+                starts = torch.randint(len(text) - seq_len, (n_text,), generator=gen)
+                x, y, w = add_text_rows(x, y, w, TEXT.windows(text, starts, seq_len))
             return x.to(dev), y.to(dev), w.to(dev), int((y >= 0).sum())
 
     def step():
@@ -199,10 +199,10 @@ def main():
     known = [s for s in stages.values() if s]
     stages['all stages'] = dict(wall_seconds=round(sum(s['wall_seconds'] for s in known), 1),
                                 peak_rss_mb=max(s['peak_rss_mb'] for s in known)) if known else None
-    mixes = [r for r in mix_runs.split(',') if r and os.path.exists(os.path.join(r, 'run.json'))]
+    mixes = {r: VLM.load(r, device=dev, vqvae=False) for r in mix_runs.split(',')
+             if r and os.path.exists(os.path.join(r, 'run.json'))}
     if mixes:  # `make mix`'s stages, listed after the main pipeline's total
-        mix = VLM.load(mixes[0], device=dev, vqvae=False)
-        stages['mix data'] = stage_resources(os.path.join(mix.data_dir, 'run.json'))
+        stages['mix data'] = stage_resources(os.path.join(next(iter(mixes.values())).data_dir, 'run.json'))
         stages.update({f'train {r}': stage_resources(os.path.join(r, 'run.json')) for r in mixes})
 
     run_cfg = vlm.ckpt['config']
@@ -211,9 +211,8 @@ def main():
                       plain_nanogpt_loop=time_training(run_cfg, vlm, dev, steps, plain=True),
                       blog_model=time_training(blog_settings(run_cfg), vlm, dev, max(1, steps // 4), plain=False))
     text_mix = {}
-    mixed = next((r for r in mixes if 0 < VLM.load(r, vqvae=False).ckpt['config'].get('text_share', 0) < 1), None)
-    if mixed:
-        mix = VLM.load(mixed, device=dev, vqvae=False)
+    mix = next((m for m in mixes.values() if 0 < m.ckpt['config'].get('text_share', 0) < 1), None)
+    if mix:
         cfg = mix.ckpt['config']
         text_mix = dict(records_and_text=time_training(cfg, mix, dev, steps, plain=False),
                         records_only=time_training(dict(cfg, text_share=0.0), mix, dev, steps, plain=False))

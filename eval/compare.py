@@ -18,11 +18,10 @@ import numpy as np
 from common.configurator import configure
 from common.files import write_json
 from common.runtime import pick_device
-from data.mnist_vlm.tasks import GUIDANCE, READ, TEXT
+from data.mnist_vlm.tasks import GUIDANCE, READ
 from eval.generate import scored_draw
 from eval.judge import JUDGE_CKPT
 from eval.scores import real_digits
-from nanogpt.dataloader import load_text_ids
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
@@ -58,8 +57,7 @@ def main():
                          accuracy=acc, draw_t1=plain['judge_accuracy'], draw_t1_guided=guided['judge_accuracy'],
                          fid_t1=plain['fid'], fid_t1_guided=guided['fid']))
         if vlm.meta.get('text'):
-            rows[-1]['text_bits_per_char'] = TEXT.bits_per_char(vlm.gpt, load_text_ids(vlm.data_dir, 'val'),
-                                                                vlm.meta['seq_len'], device=dev)
+            rows[-1]['text_bits_per_char'] = vlm.bits_per_char()
         print(' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
     summary = {k: dict(mean=float(np.mean([r[k] for r in rows])), std=float(np.std([r[k] for r in rows], ddof=1))
                        if len(rows) > 1 else 0.0, min=min(r[k] for r in rows), max=max(r[k] for r in rows))

@@ -17,11 +17,10 @@ from common.configurator import configure
 from common.files import write_json, write_text
 from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
-from data.mnist_vlm.tasks import GUIDANCE, TEXT
+from data.mnist_vlm.tasks import GUIDANCE
 from eval import classify, generate
 from eval.judge import JUDGE_CKPT
 from eval.scores import judge_reads, real_digits, real_floor, reconstruction_ceiling
-from nanogpt.dataloader import load_text_ids
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
@@ -41,7 +40,7 @@ SECTIONS = {'read': ('classification', classify.report_section), 'draw': ('gener
 
 def text_section(vlm, ev):
     """The text mixed in (data prepared with text=...): bits per character on all of its held-out 10%."""
-    bpc = TEXT.bits_per_char(vlm.gpt, load_text_ids(vlm.data_dir, 'val'), vlm.meta['seq_len'], device=vlm.device)
+    bpc = vlm.bits_per_char()
     print(f"text: {bpc:.4f} bits per character on held-out {vlm.meta['text']['name']}")
     return dict(bits_per_char=bpc, name=vlm.meta['text']['name'], val_tokens=vlm.meta['text']['val_tokens']), [
         f"## Text ({vlm.meta['text']['name']}, mixed in)", "",

@@ -37,6 +37,13 @@ def load_text_ids(data_dir, split):
     return torch.from_numpy(np.fromfile(path, dtype=np.uint16).astype(np.int64))
 
 
+def add_text_rows(x, y, w, windows):
+    """A batch of records (inputs, targets, answer mask) with text windows (n, seq_len) appended below:
+    every character of a window is a target, and none is an answer to weight."""
+    return (torch.cat([x, windows[:, :-1]]), torch.cat([y, windows[:, 1:]]),
+            torch.cat([w, torch.zeros(len(windows), w.shape[1], dtype=torch.bool)]))
+
+
 def make_targets(records, pad_id):
     """Next-token targets of whole records, -1 (ignored by the loss) where the target is padding."""
     y = records[:, 1:].clone()

@@ -31,7 +31,8 @@ from common.files import atomic_save, file_sha256, load_checkpoint
 from common.runtime import StopSignal, pick_device, run_record
 from data.mnist_vlm.format import load_meta
 from data.mnist_vlm.tasks import READ, TEXT, get_tasks
-from nanogpt.dataloader import load_records, load_text_ids, make_targets, step_indices, weighted_loss
+from nanogpt.dataloader import (add_text_rows, load_records, load_text_ids, make_targets, step_indices,
+                                weighted_loss)
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vlm import check_data, data_dir_of, snapshots
 
@@ -147,9 +148,7 @@ batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every proc
 def get_batch(split, ix, tx=None):
     x, y, w = records[split][ix, :-1], targets[split][ix], answer[split][ix]
     if tx is not None and len(tx):  # patch: text windows below the records; no answer to weight in them
-        win = TEXT.windows(text[split], tx, meta['seq_len'])
-        x, y = torch.cat([x, win[:, :-1]]), torch.cat([y, win[:, 1:]])
-        w = torch.cat([w, torch.zeros(len(win), w.shape[1], dtype=torch.bool)])
+        x, y, w = add_text_rows(x, y, w, TEXT.windows(text[split], tx, meta['seq_len']))
     if device_type == 'cuda':
         return (t.pin_memory().to(device, non_blocking=True) for t in (x, y, w))
     return x.to(device), y.to(device), w.to(device)

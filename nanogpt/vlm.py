@@ -20,7 +20,8 @@ import torch
 
 from common.files import file_sha256
 from data.mnist_vlm.format import load_meta
-from data.mnist_vlm.tasks import DRAW, READ, get_tasks
+from data.mnist_vlm.tasks import DRAW, READ, TEXT, get_tasks
+from nanogpt.dataloader import load_text_ids
 from nanogpt.model import load_gpt
 from vqvae.model import load_vqvae
 
@@ -108,6 +109,11 @@ class VLM:
     def read(self, codes, gpt=None):
         """The label index (0-9) read from each image's codes (the reading task, constrained to the ten labels)."""
         return READ.predict(gpt or self.gpt, codes, self.meta, device=self.device)
+
+    def bits_per_char(self, gpt=None):
+        """Bits per character on all of the held-out text mixed in (data prepared with text=...)."""
+        return TEXT.bits_per_char(gpt or self.gpt, load_text_ids(self.data_dir, 'val'), self.meta['seq_len'],
+                                  device=self.device)
 
     def draw(self, labels, gpt=None, **sampling):
         """One image per label: codes (N, T), uint8 images (N, 28, 28), and which rows are well formed.
