@@ -1,5 +1,6 @@
 # mnist-vlm: make vqvae data train judge eval (or make all); make seeds; make compare; make words; make mix;
-# make bench; make test. DATASET=fashion_mnist runs every stage on Fashion-MNIST, into folders of its own.
+# make heads; make bench; make test. DATASET=fashion_mnist runs every stage on Fashion-MNIST, into folders of
+# its own; IMAGE_INPUT=patches|cnn|frozen trains a GPT that reads pixels (nanogpt/vision.py), into its own run.
 # Each stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed
 # to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
@@ -10,15 +11,22 @@ DATASET     ?= mnist
 ifeq ($(wildcard config/vqvae_$(DATASET).py),)
 $(error unknown DATASET=$(DATASET); use mnist or fashion_mnist (each has config/vqvae_<DATASET>.py))
 endif
+IMAGE_INPUT ?= letters
+ifeq ($(filter $(IMAGE_INPUT),letters patches cnn frozen),)
+$(error unknown IMAGE_INPUT=$(IMAGE_INPUT); use letters, patches, cnn or frozen)
+endif
 # MNIST keeps the folders it always had; another dataset gets its own: out/vqvae_fashion_mnist, ...
 SUFFIX       = $(if $(filter mnist,$(DATASET)),,_$(DATASET))
+# pixel inputs share the tokenizer, data and judge, and train a run of their own: out/mnist_vlm_cnn, ...
+MODE_SUFFIX  = $(if $(filter letters,$(IMAGE_INPUT)),,_$(IMAGE_INPUT))
+IMAGE_CONFIG = $(if $(filter letters,$(IMAGE_INPUT)),,config/image_$(IMAGE_INPUT).py)
 VQVAE_CONFIG ?= config/vqvae_$(DATASET).py
 DATA_CONFIG  ?= config/prepare_$(DATASET)_vlm.py
 TRAIN_CONFIG ?= config/train_$(DATASET)_vlm.py
 JUDGE_CONFIG ?= config/judge_$(DATASET).py
 VQVAE_DIR   ?= out/vqvae$(SUFFIX)
 DATA_DIR    ?= data/$(DATASET)_vlm
-RUN_DIR     ?= out/$(DATASET)_vlm
+RUN_DIR     ?= out/$(DATASET)_vlm$(MODE_SUFFIX)
 JUDGE       ?= out/judge$(SUFFIX)/ckpt.pt
 SEEDS       ?= 1338 1339
 ARGS        ?=
@@ -33,7 +41,7 @@ SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
 empty :=
 comma := ,
 
-.PHONY: all vqvae data train judge eval seeds compare words mix bench test clean FORCE
+.PHONY: all vqvae data train judge eval seeds seed-runs compare words mix heads bench test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -54,8 +62,9 @@ $(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepar
 # is never replaced by accident: asked again for the same run, train says so and stops; asked for
 # another one in its folder, it refuses (ARGS="--force=True" replaces it). The tokenizer alike.
 train: $(RUN_DIR)/run.json
-$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(call stage_force,train)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR) --init_from=auto $(call stage_args,train)
+$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(IMAGE_CONFIG) $(call stage_force,train)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR) --init_from=auto \
+		$(call stage_args,train)
 
 # the judge is trained once per dataset, apart from any VLM run, and reused by every evaluation
 judge: $(JUDGE)
@@ -70,8 +79,9 @@ $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(
 seeds: $(RUN_DIR)/seeds.json
 $(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED_RUNS)) eval/compare.py
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
-$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR)_seed$* --seed=$* --init_from=auto
+$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(IMAGE_CONFIG)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR)_seed$* --seed=$* \
+		--init_from=auto
 
 # the validation comparisons behind the README's table: each choice of the default undone, one GPT run
 # each (about an hour on 2 cores), ranked on the validation digits; uses the default folders
@@ -95,14 +105,26 @@ data/mnist_text_vlm/meta.json: $(VQVAE_DIR)/ckpt.pt config/prepare_mnist_text_vl
 out/mix_%/run.json: data/mnist_text_vlm/meta.json config/train_mix_%.py $(TRAIN_CONFIG)
 	$(PY) -m nanogpt.train $(TRAIN_CONFIG) config/train_mix_$*.py --dataset=mnist_text_vlm --init_from=auto
 
+# each image input (letters, patches, cnn, frozen) trained with SEEDS besides the default seed, then all compared
+# on the test images: the head-to-head table of the README (about 70 minutes on 2 cores for MNIST)
+HEAD_INPUTS ?= letters patches cnn frozen
+mode_dir = out/$(DATASET)_vlm$(if $(filter letters,$(1)),,_$(1))
+HEAD_RUNS = $(foreach m,$(HEAD_INPUTS),$(call mode_dir,$(m)) $(foreach n,$(SEEDS),$(call mode_dir,$(m))_seed$(n)))
+heads: $(JUDGE)
+	for m in $(HEAD_INPUTS); do $(MAKE) --no-print-directory train seed-runs IMAGE_INPUT=$$m || exit 1; done
+	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(strip $(HEAD_RUNS))) --judge_ckpt=$(JUDGE) \
+		--out=out/heads$(SUFFIX).json
+seed-runs: $(addsuffix /run.json,$(SEED_RUNS))
+
 # timings of this machine: run it with nothing else busy
 bench: $(RUN_DIR)/eval/report.md
 	$(PY) -m eval.bench --out_dir=$(RUN_DIR) --vqvae_dir=$(VQVAE_DIR) --judge_dir=$(dir $(JUDGE)) \
+		--input_runs=$(subst $(empty) $(empty),$(comma),$(foreach m,$(HEAD_INPUTS),$(call mode_dir,$(m)))) \
 		--out=$(RUN_DIR)/bench.json $(call stage_args,bench)
 
 test: $(SETUP)
 	$(PY) -m pytest -q tests
 
 clean:
-	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(SEED_RUNS) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz \
+	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(SEED_RUNS) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/*.npy \
 		$(DATA_DIR)/meta.* $(DATA_DIR)/run.json

@@ -97,3 +97,21 @@ def plot_trail(trail, path, split='test'):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_curves(curves, path, ylabel='validation accuracy'):
+    """Accuracy against training seconds, one line per run, coloured by group: {group: [[(sec, acc), ...], ...]}."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (group, runs) in enumerate(curves.items()):
+        for j, points in enumerate(runs):
+            p = np.array([pt for pt in points if pt[1] is not None], dtype=float).reshape(-1, 2)
+            ax.plot(p[:, 0], p[:, 1], marker='o', color=f'C{i}', alpha=0.8, label=group if j == 0 else None)
+    ax.set_xlabel('training seconds (this machine)')
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0.95, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

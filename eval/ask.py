@@ -1,6 +1,7 @@
 """Ask the model which digit an image shows.
 
     python -m eval.ask --image=path/to/digit.png [--out_dir=out/mnist_vlm]
+    python -m eval.ask --image=path/to/digit.png --out_dir=out/mnist_vlm_cnn   # a run that reads pixels
 
 Any grayscale or colour image of at least 28x28 pixels; larger ones are resized. Dark digits
 on a light background are inverted to MNIST's white on black; where the picture is
@@ -63,9 +64,11 @@ def main():
     digit = load_digit(image)
     vlm = VLM.load(out_dir, device=pick_device(device))
     codes = vlm.encode(digit[None])
-    scores = READ.answer_scores(vlm.gpt, codes, vlm.meta, device=vlm.device)
+    scores = READ.answer_scores(vlm.gpt, vlm.reading_input(digit[None]), vlm.meta, device=vlm.device)
     probs = torch.softmax(scores[0], 0)  # over the ten labels only: constrained decoding
-    print(f"{vlm.meta['labels'][READ.parse(scores)[0]]}  (p={probs.max():.3f}; tokens {letters(codes[0], vlm.meta)})")
+    seen = f"tokens {letters(codes[0], vlm.meta)}" if vlm.image_input == 'letters' else \
+        f"read as pixels through '{vlm.image_input}'"
+    print(f"{vlm.meta['labels'][READ.parse(scores)[0]]}  (p={probs.max():.3f}; {seen})")
 
 
 if __name__ == '__main__':

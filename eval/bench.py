@@ -14,8 +14,10 @@ Run it after `make all`, with nothing else busy: it times training steps itself.
   decoded) per second with and without the KV cache;
 - text mixed in (after `make mix`): tokens/s of the mixed run's config (records + Shakespeare
   windows) and of the same loop on records only;
-- stages: wall time and peak RSS of each stage, from its run record (the `make mix` stages too),
-  against a budget of 4 GB each.
+- image inputs (after `make heads`, or `make train IMAGE_INPUT=...`): each other image input's run of
+  the dataset, its training step (encoder included) and its reading and drawing speed;
+- stages: wall time and peak RSS of each stage, from its run record (the `make mix` and image-input
+  trainings too), against a budget of 4 GB each.
 """
 import json
 import os
@@ -32,6 +34,7 @@ from data.mnist_vlm.tasks import READ, TEXT
 from nanogpt.dataloader import (add_text_rows, load_records, load_text_ids, make_targets, step_indices,
                                 weighted_loss)
 from nanogpt.model import GPT, GPTConfig
+from nanogpt.vision import pixel_draws, see_pixels, with_encoder
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
@@ -42,6 +45,7 @@ blog_config = 'config/train_mnist_vlm_blog.py'
 steps = 20  # timed training steps of each loop (the blog's model, 10x slower, gets a quarter)
 n_generate = 1000
 mix_runs = 'out/mix_vision,out/mix_both,out/mix_text,out/mix_both50,out/mix_text128'  # `make mix`'s runs: timed and listed where they exist
+input_runs = ''  # other runs of the same data, one per image input (`make bench` names the dataset's): timed where they exist
 out = ''  # '' writes out_dir/bench.json
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -77,8 +81,10 @@ def time_training(cfg, vlm, dev, n_steps, plain):
     gen = torch.Generator().manual_seed(0)
     meta = vlm.meta
     seq_len, pad_id = meta['seq_len'], meta['stoi'][meta['pad_char']]
-    model = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
-                          dropout=cfg['dropout'], block_size=seq_len - 1, vocab_size=meta['vocab_size'])).to(dev)
+    gpt = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
+                        dropout=cfg['dropout'], block_size=seq_len - 1, vocab_size=meta['vocab_size']))
+    image_input = 'letters' if plain else cfg.get('image_input', 'letters')  # the run's way of seeing pictures
+    model = with_encoder(gpt, image_input, meta, width=cfg.get('encoder_width', 64), vq=vlm.vq).to(dev)
     opt = model.configure_optimizers(cfg['weight_decay'], cfg['learning_rate'], (cfg['beta1'], cfg['beta2']),
                                      dev.split(':')[0])
     B, T = cfg['batch_size'], seq_len - 1
@@ -91,24 +97,33 @@ def time_training(cfg, vlm, dev, n_steps, plain):
             x = torch.stack([torch.from_numpy(stream[i:i + T].astype(np.int64)) for i in ix.tolist()])
             y = torch.stack([torch.from_numpy(stream[i + 1:i + 1 + T].astype(np.int64)) for i in ix.tolist()])
             starts = (ix[:, None] + 1 + torch.arange(T)) % seq_len == 0  # a target that begins another record
-            return x.to(dev), y.to(dev), None, int(((y != pad_id) & ~starts).sum())
+            return x.to(dev), y.to(dev), None, int(((y != pad_id) & ~starts).sum()), {}
     else:
         records = load_records(vlm.data_dir, 'train', seq_len)
         targets, answer = make_targets(records, pad_id), READ.answer_mask(records, meta)
+        if image_input != 'letters':
+            images = np.load(os.path.join(vlm.data_dir, 'train_images.npy'), mmap_mode='r')
+            rows = READ.rows(records, meta)
         n_text = round(B * cfg.get('text_share', 0.0))  # as nanogpt/train.py mixes text in
         text = load_text_ids(vlm.data_dir, 'train') if n_text else None
 
         def batch():
             ix = step_indices(len(records), B - n_text, 1, 1, gen)[0, 0]
             x, y, w = records[ix, :-1], targets[ix], answer[ix]
+            seen = {}
+            if image_input != 'letters':
+                keep, shifts = pixel_draws(ix.shape, gen, cfg['letters_share'], cfg['pixel_shift'])
+                y, seen = see_pixels(y, torch.from_numpy(images[ix.numpy()]), rows[ix], meta, keep=keep,
+                                     shifts=shifts if cfg['pixel_shift'] else None)
+                seen = {k: v.to(dev) for k, v in seen.items()}
             if n_text:
                 starts = torch.randint(len(text) - seq_len, (n_text,), generator=gen)
                 x, y, w = add_text_rows(x, y, w, TEXT.windows(text, starts, seq_len))
-            return x.to(dev), y.to(dev), w.to(dev), int((y >= 0).sum())
+            return x.to(dev), y.to(dev), w.to(dev), int((y >= 0).sum()), seen
 
     def step():
-        x, y, w, useful = batch()
-        logits, loss = model(x, y)
+        x, y, w, useful, seen = batch()
+        logits, loss = model(x, y, **seen)
         if not plain and cfg['answer_weight'] != 1.0:
             loss = weighted_loss(logits, y, w, cfg['answer_weight'])
         loss.backward()
@@ -146,10 +161,10 @@ def time_to_accuracy(trail, before_gpt):
 
 
 def time_inference(vlm):
-    codes, _ = vlm.split('test')
+    seen, _ = vlm.inputs('test')
     t0 = time.perf_counter()
-    vlm.read(codes)
-    out = dict(classify_images_per_s=round(len(codes) / (time.perf_counter() - t0)))
+    vlm.read(seen)
+    out = dict(classify_images_per_s=round(len(seen) / (time.perf_counter() - t0)))
     labels = np.repeat(np.arange(10), n_generate // 10)
     for cache in (True, False):
         t0 = time.perf_counter()
@@ -176,6 +191,12 @@ def table(b):
                                      f"{hit['iter']} | {hit['gpt_seconds']} | {hit['pipeline_seconds']} |"))
     inf = b['inference']
     rows += ["", "| inference | per second |", "|---|---|"] + [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in inf.items()]
+    if b['image_inputs']:
+        rows += ["", "| image input (run) | ms/step | tokens/s | test images read per s | drawn per s (KV cache) |",
+                 "|---|---|---|---|---|"]
+        rows += [f"| {m['image_input']} ({run}) | {m['train']['ms_per_step']} | {m['train']['tokens_per_s']:,} | "
+                 f"{m['inference']['classify_images_per_s']:,} | "
+                 f"{m['inference']['generate_images_per_s_with_kv_cache']:,} |" for run, m in b['image_inputs'].items()]
     if b['text_mix']:
         rows += ["", "| text mixed in | tokens/s | ms/step | batch |", "|---|---|---|---|"]
         rows += [f"| {k.replace('_', ' ')} | {t['tokens_per_s']:,} | {t['ms_per_step']} | {t['batch_size']} |"
@@ -199,6 +220,8 @@ def main():
     known = [s for s in stages.values() if s]
     stages['all stages'] = dict(wall_seconds=round(sum(s['wall_seconds'] for s in known), 1),
                                 peak_rss_mb=max(s['peak_rss_mb'] for s in known)) if known else None
+    others = [r for r in input_runs.split(',') if r and r != out_dir and os.path.exists(os.path.join(r, 'run.json'))]
+    stages.update({f'train {r}': stage_resources(os.path.join(r, 'run.json')) for r in others})
     mixes = {r: VLM.load(r, device=dev, vqvae=False) for r in mix_runs.split(',')
              if r and os.path.exists(os.path.join(r, 'run.json'))}
     if mixes:  # `make mix`'s stages, listed after the main pipeline's total
@@ -216,13 +239,19 @@ def main():
         cfg = mix.ckpt['config']
         text_mix = dict(records_and_text=time_training(cfg, mix, dev, steps, plain=False),
                         records_only=time_training(dict(cfg, text_share=0.0), mix, dev, steps, plain=False))
+    image_inputs = {}
+    for r in others:  # each image input's step and inference speed, measured here alike
+        other = VLM.load(r, device=dev)
+        image_inputs[r] = dict(image_input=other.image_input, inference=time_inference(other),
+                               train=time_training(other.ckpt['config'], other, dev, steps, plain=False))
     before_gpt = sum(stages[k]['wall_seconds'] for k in ('vqvae', 'data') if stages[k])
     reading = results['classification']
     bench = dict(machine=results['machine'], torch=torch.__version__, python=platform.python_version(),
                  checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput,
                  frontier=frontier(reading['trail'], before_gpt),
                  time_to_accuracy=time_to_accuracy(reading['trail'], before_gpt),
-                 test_accuracy=reading['accuracy'], inference=time_inference(vlm), text_mix=text_mix, stages=stages,
+                 test_accuracy=reading['accuracy'], inference=time_inference(vlm), text_mix=text_mix, image_inputs=image_inputs,
+                 stages=stages,
                  config=config)
     bench['stages']['bench'] = resources()
     path = out or os.path.join(out_dir, 'bench.json')

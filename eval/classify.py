@@ -2,8 +2,8 @@
 
     python -m eval.classify [--out_dir=out/mnist_vlm] [--all_ckpts=True] [--split=val]
 
-Prompts every image with 'image:<letters>, number:' (or ', word:') and takes the most likely of
-the ten label strings: deterministic, batched. Prints accuracy with its 95% confidence interval,
+Prompts every image with 'image:<letters>, number:' (or ', word:'; a run that reads pixels gets
+them in the letters' places) and takes the most likely of the ten label strings: deterministic, batched. Prints accuracy with its 95% confidence interval,
 the confusion matrix and the commonest confusions; --all_ckpts also scores every
 ckpt_<iter>.pt and plots accuracy against iteration. `make eval` runs report_section.
 """
@@ -38,12 +38,12 @@ def print_result(res, title):
     print("top confusions: " + ', '.join(f"{c['true']}->{c['pred']} ({c['count']})" for c in res['top_confusions']))
 
 
-def accuracy_trail(vlm, codes, labels):
+def accuracy_trail(vlm, seen, labels):
     """Accuracy of every ckpt_<iter>.pt: a list of (iter, elapsed seconds, accuracy, ci low, ci high)."""
     trail = []
     for it, path in vlm.snapshots():
         gpt, ckpt = vlm.snapshot(path)
-        k = int((vlm.read(codes, gpt) == labels).sum())
+        k = int((vlm.read(seen, gpt) == labels).sum())
         trail.append([it, ckpt.get('elapsed', float('nan')), k / len(labels), *wilson_interval(k, len(labels))])
         print(f"iter {it}: accuracy {k / len(labels):.4f}")
     return trail
@@ -52,16 +52,18 @@ def accuracy_trail(vlm, codes, labels):
 def report_section(vlm, ev):
     """`make eval`'s reading section: results and markdown lines."""
     t0 = time.time()
-    res = READ.evaluate(vlm.gpt, ev.codes, ev.labels, vlm.meta, device=vlm.device)
+    res = READ.evaluate(vlm.gpt, ev.seen, ev.labels, vlm.meta, device=vlm.device)
     res['seconds'] = time.time() - t0
+    res['image_input'] = vlm.image_input
     res['majority_baseline'] = float(np.bincount(ev.labels).max() / len(ev.labels))  # what answers without looking
     print_result(res, f"test ({vlm.out_dir}/ckpt.pt)")
-    res['trail'] = accuracy_trail(vlm, ev.codes, ev.labels)
+    res['trail'] = accuracy_trail(vlm, ev.seen, ev.labels)
     plot_trail(res['trail'], os.path.join(ev.eval_dir, 'accuracy_vs_iter.png'))
     confusion_heatmap(res['confusion'], os.path.join(ev.eval_dir, 'confusion.png'))
     lo, hi = res['ci95']
     lines = [
-        f"## Reading (all test images, the likeliest of the ten labels: {', '.join(vlm.meta['labels'])})", "",
+        f"## Reading (all test images, the likeliest of the ten labels: {', '.join(vlm.meta['labels'])}; pictures "
+        f"read as {vlm.image_input})", "",
         "| measure | value |", "|---|---|",
         f"| test accuracy | {res['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}), {res['correct']:,} of {res['n']:,} |",
         f"| majority-answer baseline (the commonest test label) | {res['majority_baseline']:.4f} |",
@@ -85,13 +87,13 @@ def report_section(vlm, ev):
 def main():
     config = configure(globals())
     vlm = VLM.load(out_dir, device=pick_device(device), vqvae=False)
-    codes, labels = vlm.split(split)
-    res = READ.evaluate(vlm.gpt, codes, labels, vlm.meta, device=vlm.device)
+    seen, labels = vlm.inputs(split)
+    res = READ.evaluate(vlm.gpt, seen, labels, vlm.meta, device=vlm.device)
     print_result(res, f"{split} ({os.path.join(out_dir, 'ckpt.pt')})")
     eval_dir = os.path.join(out_dir, 'eval')
     os.makedirs(eval_dir, exist_ok=True)
     if all_ckpts:
-        res['trail'] = accuracy_trail(vlm, codes, labels)
+        res['trail'] = accuracy_trail(vlm, seen, labels)
         plot_trail(res['trail'], os.path.join(eval_dir, f'accuracy_vs_iter_{split}.png'), split)
     write_json(os.path.join(eval_dir, f'classify_{split}.json'), dict(res, config=config))
 

@@ -1,22 +1,28 @@
 """Compare runs on one table: `make seeds` (one recipe, several seeds: the mean and spread of the
-headline), or recipes against each other on validation (sweeps/cpu_validation.sh).
+headline), `make heads` (each image input over its seeds), or recipes against each other on
+validation (sweeps/cpu_validation.sh).
 
     python -m eval.compare --runs=out/mnist_vlm,out/mnist_vlm_seed1338,out/mnist_vlm_seed1339
     python -m eval.compare --runs=out/a,out/b --split=val --out=out/compare.json   # to choose between recipes
 
 For each run: the validation accuracy that chose its ckpt.pt, reading accuracy on all images of
-`split`, and the judge's accuracy and FID (against the real digits of `split`) of 1000 drawn
-digits at T=1.0, plain and with guidance; for runs whose data holds text (`make mix`), bits per
-character on all of the held-out text too. Prints one row per run and the mean and standard
-deviation over runs; writes --out. Recipes are compared with --split=val: the test digits are
-for the final evaluation of the chosen one.
+`split` and images read per second, and the judge's accuracy and FID (against the real digits of
+`split`) of 1000 drawn digits at T=1.0, plain and with guidance; its image input, parameters
+(encoder, projector, GPT), milliseconds per training step (evaluations excluded) and validation
+accuracy against training seconds (from its snapshots); for runs whose data holds text (`make mix`),
+bits per character on all of the held-out text too. Prints one row per run and the mean and
+standard deviation over runs, per image input when there are several; writes --out. Recipes are
+compared with --split=val: the test digits are for the final evaluation of the chosen one.
 """
 import os
+import time
 
 import numpy as np
+import torch
 
 from common.configurator import configure
 from common.files import write_json
+from common.pictures import plot_curves
 from common.runtime import pick_device
 from data.mnist_vlm.tasks import GUIDANCE, READ
 from eval.generate import scored_draw
@@ -33,7 +39,50 @@ seed = 1337
 out = ''  # '' writes seeds.json in the first run's folder
 device = 'auto'
 # -----------------------------------------------------------------------------
-MEASURES = ('val_accuracy', 'accuracy', 'draw_t1', 'draw_t1_guided', 'fid_t1', 'fid_t1_guided')
+MEASURES = ('val_accuracy', 'accuracy', 'draw_t1', 'draw_t1_guided', 'fid_t1', 'fid_t1_guided', 'ms_per_step',
+            'read_images_per_s', 'text_bits_per_char')
+
+
+def parameters(model):
+    """Parameters of the encoder, the projector and the GPT (position embeddings included)."""
+    gpt = getattr(model, 'gpt', model)
+    parts = model.encoder.counts() if hasattr(model, 'encoder') else dict(encoder=0, projector=0)
+    return dict(parts, gpt=sum(p.numel() for p in gpt.parameters()))
+
+
+def curve(vlm):
+    """Validation accuracy against training seconds, from the run's snapshots: (iter, seconds, accuracy)."""
+    out = []
+    for it, path in vlm.snapshots():
+        ck = torch.load(path, map_location='cpu', weights_only=True)
+        out.append([it, round(ck.get('elapsed', float('nan')), 1), ck.get('val_acc')])
+    return out
+
+
+def summarize(rows):
+    """Mean, standard deviation, range and count of each measure over the runs that have it."""
+    out = {}
+    for k in MEASURES:
+        v = [r[k] for r in rows if r.get(k) is not None]
+        if v:
+            out[k] = dict(mean=float(np.mean(v)), std=float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
+                          min=min(v), max=max(v), n=len(v))
+    return out
+
+
+def head_to_head(rows, by_input):
+    """The README's table: one row per image input, means over its runs."""
+    lines = ["| image input | runs | test reading, mean (range) | parameters: encoder / projector / GPT | ms per "
+             "training step | images read per s | drawn as prompted T=1 / guided | FID T=1 / guided |",
+             "|---|---|---|---|---|---|---|---|"]
+    for mode, s in by_input.items():
+        p = next(r['parameters'] for r in rows if r['image_input'] == mode)
+        m = lambda k, f='.4f': format(s[k]['mean'], f) if k in s else '-'
+        lines.append(f"| {mode} | {s['accuracy']['n']} | {m('accuracy')} ({s['accuracy']['min']:.4f}-"
+                     f"{s['accuracy']['max']:.4f}) | {p['encoder']:,} / {p['projector']:,} / {p['gpt']:,} | "
+                     f"{m('ms_per_step', '.0f')} | {m('read_images_per_s', ',.0f')} | {m('draw_t1', '.3f')} / "
+                     f"{m('draw_t1_guided', '.3f')} | {m('fid_t1', '.1f')} / {m('fid_t1_guided', '.1f')} |")
+    return '\n'.join(lines)
 
 
 def main():
@@ -48,23 +97,37 @@ def main():
             raise SystemExit(f"error: {run} was trained on {vlm.meta['dataset']} but {rows[0]['run']} on "
                              f"{dataset}; compare runs of one dataset")
         ev = ev or real_digits(vlm, judge_ckpt, split, memorisation=False)  # compare reports no memorisation
-        codes, labels = vlm.split(split)  # this run's own tokens: runs may differ in their data
-        acc = READ.evaluate(vlm.gpt, codes, labels, vlm.meta, device=dev)['accuracy']
+        seen, labels = vlm.inputs(split)  # this run's own tokens (or pixels): runs may differ in their data
+        t0 = time.perf_counter()
+        acc = float((READ.predict(vlm.gpt, seen, vlm.meta, device=dev) == labels).mean())
+        per_s = len(labels) / (time.perf_counter() - t0)
         plain, guided = (scored_draw(vlm, ev, asked, temperature=1.0, guidance=w, seed=seed)[0]
                          for w in (0.0, GUIDANCE))
-        rows.append(dict(run=run, seed=vlm.ckpt['config']['seed'], iter_num=vlm.ckpt['iter_num'],
-                         gpt_seconds=vlm.ckpt['elapsed'], val_accuracy=vlm.ckpt['best_val_acc'], split=split,
-                         accuracy=acc, draw_t1=plain['judge_accuracy'], draw_t1_guided=guided['judge_accuracy'],
-                         fid_t1=plain['fid'], fid_t1_guided=guided['fid']))
+        steps = vlm.ckpt.get('train_seconds')
+        rows.append(dict(run=run, image_input=vlm.image_input, seed=vlm.ckpt['config']['seed'],
+                         iter_num=vlm.ckpt['iter_num'], gpt_seconds=vlm.ckpt['elapsed'],
+                         ms_per_step=None if steps is None else 1000 * steps / max(1, vlm.ckpt['iter_num']),
+                         val_accuracy=vlm.ckpt['best_val_acc'], split=split, accuracy=acc, read_images_per_s=per_s,
+                         draw_t1=plain['judge_accuracy'], draw_t1_guided=guided['judge_accuracy'],
+                         fid_t1=plain['fid'], fid_t1_guided=guided['fid'], parameters=parameters(vlm.gpt),
+                         val_curve=curve(vlm)))
         if vlm.meta.get('text'):
             rows[-1]['text_bits_per_char'] = vlm.bits_per_char()
-        print(' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()))
-    summary = {k: dict(mean=float(np.mean([r[k] for r in rows])), std=float(np.std([r[k] for r in rows], ddof=1))
-                       if len(rows) > 1 else 0.0, min=min(r[k] for r in rows), max=max(r[k] for r in rows))
-               for k in MEASURES + ('text_bits_per_char',) if all(k in r for r in rows)}
-    for k, s in summary.items():
-        print(f"{k}: mean {s['mean']:.4f}, std {s['std']:.4f}, range {s['min']:.4f}-{s['max']:.4f} over {len(rows)} runs")
-    write_json(out or os.path.join(runs.split(',')[0], 'seeds.json'), dict(runs=rows, summary=summary, config=config))
+        print(' '.join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()
+                       if k != 'val_curve'))
+    summary = summarize(rows)
+    modes = list(dict.fromkeys(r['image_input'] for r in rows))
+    by_input = {m: summarize([r for r in rows if r['image_input'] == m]) for m in modes} if len(modes) > 1 else {}
+    for title, s in [('all runs', summary)] + list(by_input.items()):
+        for k, v in s.items():
+            print(f"{title}: {k}: mean {v['mean']:.4f}, std {v['std']:.4f}, range {v['min']:.4f}-{v['max']:.4f} "
+                  f"over {v['n']} runs")
+    path = out or os.path.join(runs.split(',')[0], 'seeds.json')
+    if by_input:
+        print(head_to_head(rows, by_input))
+        curves = {m: [[(t, a) for _, t, a in r['val_curve']] for r in rows if r['image_input'] == m] for m in modes}
+        plot_curves(curves, os.path.splitext(path)[0] + '_curves.png')
+    write_json(path, dict(runs=rows, summary=summary, by_image_input=by_input, config=config))
 
 
 if __name__ == '__main__':

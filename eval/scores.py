@@ -31,7 +31,9 @@ def real_digits(vlm, judge_ckpt, split='test', *, memorisation=True):
         raise SystemExit(f"error: {vlm.data_dir}/{split}.npz does not match the {split} images of the raw data; "
                          "rebuild it with `make data`")
     judge = load_judge(judge_ckpt, vlm.device, dataset=vlm.meta['dataset'])
+    seen = codes if vlm.image_input == 'letters' else test_images  # what the run reads of them
     return SimpleNamespace(judge=judge, test_images=test_images, test_labels=test_labels, codes=codes, labels=labels,
+                           seen=seen,
                            real_feats=judge_features(judge, test_images, vlm.device),
                            train_strings=train_image_strings(vlm.data_dir, set(vlm.meta['image_alphabet']))
                            if memorisation else None)

@@ -127,17 +127,20 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.transformer.wpe.weight.numel() if non_embedding else n
 
-    def forward(self, idx, targets=None, caches=None, pos0=0, all_logits=False):
+    def forward(self, idx, targets=None, caches=None, pos0=0, all_logits=False, embeds=None):
         """Logits for every position when targets are given (or all_logits), else for the last one.
 
         Targets of -1 are ignored by the loss (padding). With `caches` (a list of
         per-layer lists), positions start at pos0 and keys/values are kept for the next call.
+        embeds (B, T, n_embd), when given, stand in for the token embeddings of idx (patch: an image
+        encoder's vectors where a picture goes, nanogpt/vision.py).
         """
         B, T = idx.shape
         if pos0 + T > self.config.block_size:
             raise ValueError(f"sequence of {pos0 + T} tokens exceeds block_size {self.config.block_size}")
         pos = torch.arange(pos0, pos0 + T, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        tok = self.transformer.wte(idx) if embeds is None else embeds
+        x = self.transformer.drop(tok + self.transformer.wpe(pos))
         for i, block in enumerate(self.transformer.h):
             x = block(x, None if caches is None else caches[i])
         x = self.transformer.ln_f(x)
@@ -157,7 +160,7 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, *, temperature=1.0, top_k=None, allowed=None, use_cache=True,
-                 generator=None, guidance=0.0, uncond=None):
+                 generator=None, guidance=0.0, uncond=None, embeds=None):
         """Continue each row of idx by max_new_tokens tokens.
 
         allowed: optional function (step) -> bool mask over the vocabulary; tokens
@@ -165,7 +168,10 @@ class GPT(nn.Module):
         guidance > 0 is classifier-free guidance: `uncond` holds the same rows without their
         condition (e.g. 'image:' for 'number:7, image:'), continued with the same tokens, and the
         next token is drawn from log p(x|c) + guidance * (log p(x|c) - log p(x)), then temperature.
+        embeds: input embeddings of idx's positions (see forward), read in the first, cached, pass.
         """
+        if embeds is not None and not use_cache:
+            raise ValueError("input embeddings are read once, in the cached pass over the prompt: use_cache=True")
         streams = [idx, uncond] if guidance else [idx]
         caches = [[[] for _ in self.transformer.h] if use_cache else None for _ in streams]
         pos0, inputs = [0] * len(streams), list(streams)
@@ -173,7 +179,8 @@ class GPT(nn.Module):
             last = []
             for i, seq in enumerate(streams):
                 if use_cache:
-                    logits, _ = self(inputs[i], caches=caches[i], pos0=pos0[i])
+                    given = embeds if step == 0 and i == 0 else None
+                    logits, _ = self(inputs[i], caches=caches[i], pos0=pos0[i], embeds=given)
                     pos0[i] += inputs[i].shape[1]
                 else:
                     logits, _ = self(seq[:, -self.config.block_size:])

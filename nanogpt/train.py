@@ -2,12 +2,14 @@
 
     python -m nanogpt.train config/train_mnist_vlm.py [--key=value ...]
     python -m nanogpt.train config/train_mnist_vlm.py --device=cpu --max_iters=200 --eval_interval=100
+    python -m nanogpt.train config/train_mnist_vlm.py config/image_cnn.py --out_dir=out/mnist_vlm_cnn   # reads pixels
     torchrun --standalone --nproc_per_node=4 -m nanogpt.train config/train_mnist_vlm.py --gradient_accumulation_steps=4
     torchrun --standalone --nproc_per_node=2 -m nanogpt.train config/train_mnist_vlm.py --device=cpu \
         --gradient_accumulation_steps=2    # DDP on CPUs (gloo)
 
 The sections are nanoGPT's. The patches, each marked "patch:", are: batches of whole records
-(nanogpt/dataloader.py) with a share of text windows mixed in (text_share), the answer of the
+(nanogpt/dataloader.py) with a share of text windows mixed in (text_share), pictures read as
+pixels through an image encoder beside the GPT (image_input, nanogpt/vision.py), the answer of the
 reading task weighted in the loss (answer_weight), ckpt.pt chosen by validation reading accuracy
 over all validation images (by held-out text loss for text only), a weights-only
 ckpt_<iter>.pt at every evaluation, last.pt with the full training state (optimizer, RNG,
@@ -34,7 +36,8 @@ from data.mnist_vlm.tasks import READ, TEXT, get_tasks
 from nanogpt.dataloader import (add_text_rows, load_records, load_text_ids, make_targets, step_indices,
                                 weighted_loss)
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vlm import check_data, data_dir_of, snapshots
+from nanogpt.vision import ImageEncoder, PixelGPT, check_image_input, pixel_draws, see_pixels, weights, with_encoder
+from nanogpt.vlm import check_data, data_dir_of, load_checked_vqvae, snapshots
 
 # -----------------------------------------------------------------------------
 # default config values, sized for a tiny run; config/train_mnist_vlm.py is the default of `make train`
@@ -59,6 +62,11 @@ batch_size = 128  # records per micro-step; a record is one whole example (block
 val_images = 10000  # validation images read at each evaluation (all of them by default)
 answer_weight = 1.0  # loss weight of the reading task's answer (the digit of 'image:..., number:d.'); others weigh 1
 text_share = 0.0  # share of each batch's rows that are windows of the data's text (Shakespeare); 1.0: text only
+# patch: how the GPT sees a reading record's picture (nanogpt/vision.py); drawing always writes letters
+image_input = 'letters'  # 'letters' (the VQ-VAE's, as text), or pixels through 'patches', 'cnn' or 'frozen'
+letters_share = 0.25  # pixel inputs: share of reading records still read as letters: they teach the 'image:' stream
+pixel_shift = 0  # pixel inputs: move each picture read by up to this many pixels (augmentation)
+encoder_width = 64  # channels of the 'cnn' encoder
 # model
 n_layer = 4
 n_head = 4
@@ -86,10 +94,13 @@ compile = False  # torch.compile: slower on a 2-core CPU for models this small
 threads = 0  # torch CPU threads; 0 keeps torch's default
 seed = 1337
 # -----------------------------------------------------------------------------
+defaults = {k: v for k, v in globals().items() if not k.startswith('_')}  # a run older than a key had its default
 config = configure(globals())
 if n_embd % n_head:
     raise SystemExit(f"error: n_embd={n_embd} must be a multiple of n_head={n_head} (each head gets n_embd // n_head)")
 data_dir = data_dir_of(dataset)
+check_image_input(image_input)
+pixels = image_input != 'letters'
 # keys that say how a run is carried out, not what it trains: a run that differs only in them is the same run
 RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'max_iters', 'lr_decay_iters', 'keep_last', 'log_interval',
                'eval_interval', 'eval_iters', 'val_images', 'always_save_checkpoint', 'wandb_log', 'wandb_project',
@@ -141,22 +152,43 @@ targets = {split: make_targets(r, meta['stoi'][meta['pad_char']]) for split, r i
 # patch: the reading answer (the digit after 'number:' in a reading record) is the target answer_weight scales
 answer = {split: READ.answer_mask(r, meta) for split, r in records.items()}
 val_split = np.load(os.path.join(data_dir, 'val.npz'))
-val_codes, val_labels = val_split['codes'][:val_images], val_split['labels'][:val_images]
+val_labels = val_split['labels'][:val_images]
 batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every process: each takes its slice
+# patch: a run that reads pixels takes each record's picture from {split}_images.npy, aligned with the records
+if pixels:
+    if 'images' not in val_split or not all(os.path.exists(os.path.join(data_dir, f'{s}_images.npy')) for s in records):
+        raise SystemExit(f"error: {data_dir} holds no pixels for image_input={image_input!r} (older data); rebuild it "
+                         "with `make data`")
+    images = {split: np.load(os.path.join(data_dir, f'{split}_images.npy'), mmap_mode='r') for split in records}
+    image_rows = {split: READ.rows(r, meta) for split, r in records.items()}
+val_seen = val_split['images'][:val_images] if pixels else val_split['codes'][:val_images]
 
 
-def get_batch(split, ix, tx=None):
+def get_batch(split, ix, tx=None, draws=None):
+    """Inputs, targets, answer mask and the model's other inputs: for a run that reads pixels, the pictures of
+    its records and which reading rows see them (`draws`, from pixel_draws: letters_share of them read letters,
+    and the shifts; without it every reading row sees its picture as it is)."""
     x, y, w = records[split][ix, :-1], targets[split][ix], answer[split][ix]
+    seen = {}
+    if pixels:
+        keep, shifts = draws if draws is not None else (None, None)
+        y, seen = see_pixels(y, torch.from_numpy(images[split][ix.numpy()]), image_rows[split][ix], meta, keep=keep,
+                             shifts=shifts if pixel_shift else None)
     if tx is not None and len(tx):  # patch: text windows below the records; no answer to weight in them
         x, y, w = add_text_rows(x, y, w, TEXT.windows(text[split], tx, meta['seq_len']))
+        if seen:
+            seen = dict(images=torch.cat([seen['images'], seen['images'][:0].new_zeros(len(tx), 28, 28)]),
+                        image_rows=torch.cat([seen['image_rows'], torch.zeros(len(tx), dtype=torch.bool)]))
     if device_type == 'cuda':
-        return (t.pin_memory().to(device, non_blocking=True) for t in (x, y, w))
-    return x.to(device), y.to(device), w.to(device)
+        x, y, w = (t.pin_memory().to(device, non_blocking=True) for t in (x, y, w))
+        return x, y, w, {k: v.pin_memory().to(device, non_blocking=True) for k, v in seen.items()}
+    return x.to(device), y.to(device), w.to(device), {k: v.to(device) for k, v in seen.items()}
 
 
 # -----------------------------------------------------------------------------
 # model init
 iter_num, best_val_loss, best_val_acc, elapsed0 = 0, 1e9, -1.0, 0.0
+train_seconds = 0.0  # patch: time in training steps alone, evaluations excluded (the step time eval.compare shows)
 model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=meta['seq_len'] - 1,
                   bias=bias, vocab_size=meta['vocab_size'], dropout=dropout)
 ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
@@ -165,7 +197,7 @@ if init_from == 'auto':
     init_from = 'resume' if os.path.exists(last_path) and not os.path.exists(run_json) else 'scratch'
     if init_from == 'scratch' and os.path.exists(run_json) and os.path.exists(last_path):
         done = load_checkpoint(last_path, 'checkpoint', 'remove it or choose another --out_dir')
-        same = all(done['config'].get(k) == v for k, v in config.items() if k not in RUN_CONTROL)
+        same = all(done['config'].get(k, defaults.get(k)) == v for k, v in config.items() if k not in RUN_CONTROL)
         if same and done.get('meta_sha256') == meta_sha256 and done['iter_num'] == max_iters:
             # patch: `make train` after a change to code or timestamps only: the run it asks for is this one
             os.utime(run_json)
@@ -175,11 +207,14 @@ if init_from == 'scratch':
     existing = [p for p in (last_path, ckpt_path) if os.path.exists(p)]
     if existing and not force:
         old = load_checkpoint(existing[0], 'checkpoint', 'remove it or choose another --out_dir').get('config') or {}
-        diff = sorted(k for k in config if k not in RUN_CONTROL and k in old and old[k] != config[k])
-        what = f"a run of a different config ({diff[0]}={old[diff[0]]!r}, now {config[diff[0]]!r})" if diff else 'a run'
+        diff = sorted(k for k in config if k not in RUN_CONTROL and old.get(k, defaults.get(k)) != config[k])
+        what = f"a run of a different config ({diff[0]}={old.get(diff[0], defaults.get(diff[0]))!r}, now " \
+            f"{config[diff[0]]!r})" if diff else 'a run'
         raise SystemExit(f"error: {out_dir} holds {what}; pass --init_from=resume to continue it, --force=True to "
                          "replace it, or choose another --out_dir")
-    model = GPT(GPTConfig(**model_args))
+    # patch: an image encoder beside the GPT for pixel inputs ('frozen': the VQ-VAE's that wrote the data's letters)
+    model = with_encoder(GPT(GPTConfig(**model_args)), image_input, meta, width=encoder_width,
+                         vq=load_checked_vqvae(meta, data_dir) if image_input == 'frozen' else None)
 elif init_from == 'resume':
     resume_path = last_path if os.path.exists(last_path) else ckpt_path
     checkpoint = load_checkpoint(resume_path, 'checkpoint', 'start afresh with --init_from=scratch --force=True',
@@ -189,8 +224,17 @@ elif init_from == 'resume':
         model_args[k] = checkpoint['model_args'][k]  # the architecture is the checkpoint's
     model = GPT(GPTConfig(**model_args))
     model.load_state_dict(checkpoint['model'])
+    was = (checkpoint.get('encoder_args') or {}).get('mode', 'letters')
+    if was != image_input:
+        raise SystemExit(f"error: {resume_path} reads images as {was!r}, not image_input={image_input!r}; resume it "
+                         f"with --image_input={was}, or start afresh with --init_from=scratch --force=True")
+    if pixels:
+        encoder = ImageEncoder(**checkpoint['encoder_args'])
+        encoder.load_state_dict(checkpoint['encoder'])
+        model = PixelGPT(model, encoder)
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     best_val_acc, elapsed0 = checkpoint['best_val_acc'], checkpoint['elapsed']
+    train_seconds = checkpoint.get('train_seconds', 0.0)
     # patch: the batch stream goes on where it stopped (on every process: it is shared); so do the dropout and
     # GPU generators of a single process (under DDP each process starts them afresh from seed + rank)
     batch_gen.set_state(checkpoint['rng']['batches'])
@@ -229,6 +273,9 @@ if master_process:
     elif os.path.exists(run_json):
         os.remove(run_json)  # an extended run is not finished until it writes a new one
     mix = f" ({n_text} of every {batch_size} rows are text windows)" if n_text else ''
+    if pixels:
+        parts = ', '.join(f"{k} {v / 1e3:.1f}k" for k, v in raw_model.encoder.counts().items())
+        mix += f"; pictures read as pixels through '{image_input}' ({parts}{', frozen' * (image_input == 'frozen')})"
     print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(records['train']):,} train records of "
           f"{meta['seq_len']}, {batch_size * gradient_accumulation_steps * ddp_world_size} records per step{mix} on "
           f"{ddp_world_size} x {device} ({dtype})")
@@ -243,16 +290,16 @@ def estimate_loss():
     for split in ('train', 'val'):
         losses = torch.zeros(eval_iters)
         for k in range(eval_iters):
-            X, Y, _ = get_batch(split, torch.randint(len(records[split]), (batch_size,), generator=eval_gen))
+            X, Y, _, seen = get_batch(split, torch.randint(len(records[split]), (batch_size,), generator=eval_gen))
             with ctx:
-                _, loss = raw_model(X, Y)
+                _, loss = raw_model(X, Y, **seen)
             losses[k] = loss.item()
         out[split] = losses.mean().item()
     for split in text:  # patch: the loss on text windows, held-out text included
         losses = torch.zeros(eval_iters)
         for k in range(eval_iters):
-            X, Y, _ = get_batch(split, torch.zeros(0, dtype=torch.long), torch.randint(len(text[split]) - meta['seq_len'], (batch_size,),
-                                                         generator=eval_gen))
+            starts = torch.randint(len(text[split]) - meta['seq_len'], (batch_size,), generator=eval_gen)
+            X, Y, _, _ = get_batch(split, torch.zeros(0, dtype=torch.long), starts)
             with ctx:
                 _, loss = raw_model(X, Y)
             losses[k] = loss.item()
@@ -260,7 +307,7 @@ def estimate_loss():
     # patch: the score that picks ckpt.pt is the reading accuracy over the validation images
     if reading:
         with ctx:
-            out['val_acc'] = float((READ.predict(raw_model, val_codes, meta, device=device) == val_labels).mean())
+            out['val_acc'] = float((READ.predict(raw_model, val_seen, meta, device=device) == val_labels).mean())
     raw_model.train()
     return out
 
@@ -280,9 +327,9 @@ def get_lr(it):
 def training_state(elapsed):
     rng = dict(batches=batch_gen.get_state(), torch=torch.get_rng_state(),
                cuda=torch.cuda.get_rng_state(device) if device_type == 'cuda' else None)
-    return dict(model=raw_model.state_dict(), optimizer=optimizer.state_dict(), model_args=model_args,
+    return dict(**weights(raw_model), optimizer=optimizer.state_dict(), model_args=model_args,
                 iter_num=iter_num, best_val_loss=best_val_loss, best_val_acc=best_val_acc, elapsed=elapsed,
-                config=config, meta_sha256=meta_sha256, rng=rng, scaler=scaler.state_dict())
+                train_seconds=train_seconds, config=config, meta_sha256=meta_sha256, rng=rng, scaler=scaler.state_dict())
 
 
 def prune_snapshots():
@@ -318,9 +365,9 @@ while True:
         if wandb_log:
             wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'], 'lr': lr, 'elapsed': elapsed,
                        **({'val/acc': m['val_acc']} if reading else {})})
-        atomic_save(dict(model=raw_model.state_dict(), model_args=model_args, iter_num=iter_num,
+        atomic_save(dict(**weights(raw_model), model_args=model_args, iter_num=iter_num,
                          val_acc=m.get('val_acc'), val_loss=m['val'], text_val_loss=m.get('text_val'),
-                         elapsed=elapsed, config=config,
+                         elapsed=elapsed, train_seconds=train_seconds, config=config,
                          meta_sha256=meta_sha256), os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
         prune_snapshots()
         # the untrained model at step 0 is never "best": ckpt.pt always holds a trained one. A text-only run
@@ -338,19 +385,22 @@ while True:
         break
 
     # forward backward update, with optional gradient accumulation to simulate larger batch size
+    t_step = time.time()
     ix = step_indices(len(records['train']), n_records, gradient_accumulation_steps, ddp_world_size, batch_gen)
     tx = step_indices(len(text['train']) - meta['seq_len'], n_text, gradient_accumulation_steps, ddp_world_size,
                       batch_gen) if n_text else None
+    px = pixel_draws(ix.shape, batch_gen, letters_share, pixel_shift) if pixels else None
     for micro_step in range(gradient_accumulation_steps):
         if ddp:
             # in DDP training we only need to sync gradients at the last micro step
             model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
-        X, Y, W = get_batch('train', ix[ddp_rank, micro_step], None if tx is None else tx[ddp_rank, micro_step])
+        X, Y, W, seen = get_batch('train', ix[ddp_rank, micro_step], None if tx is None else tx[ddp_rank, micro_step],
+                                  None if px is None else [d[ddp_rank, micro_step] for d in px])
         with ctx:
             if answer_weight == 1.0:
-                _, loss = model(X, Y)
+                _, loss = model(X, Y, **seen)
             else:  # patch: the reading answer weighs answer_weight times a plain target
-                logits, _ = model(X, all_logits=True)
+                logits, _ = model(X, all_logits=True, **seen)
                 loss = weighted_loss(logits.float(), Y, W, answer_weight)
             loss = loss / gradient_accumulation_steps  # scale the loss to account for gradient accumulation
         scaler.scale(loss).backward()
@@ -363,6 +413,7 @@ while True:
     scaler.update()
     # flush the gradients as soon as we can, no need for this memory anymore
     optimizer.zero_grad(set_to_none=True)
+    train_seconds += time.time() - t_step
 
     # timing and logging
     t1 = time.time()
@@ -388,4 +439,4 @@ if stop.name:
 if master_process:
     run_record(run_json, config, [os.path.join(data_dir, f) for f in ('train.bin', 'val.bin', 'meta.json')],
                dict(iter_num=iter_num, best_val_acc=best_val_acc, best_val_loss=best_val_loss,
-                    elapsed=time.time() - t_start))
+                    elapsed=time.time() - t_start, train_seconds=train_seconds))

@@ -2,9 +2,12 @@
 wrote the data, checked to belong together (nanoVLM's VisionLanguageModel, in our terms).
 
     vlm = VLM.load('out/mnist_vlm')        # ckpt.pt; ckpt='ckpt_700.pt' for a snapshot
-    vlm.gpt, vlm.vq, vlm.meta, vlm.tasks, vlm.ckpt
+    vlm.gpt, vlm.vq, vlm.meta, vlm.tasks, vlm.ckpt, vlm.image_input
     codes, images, ok = vlm.draw(labels, temperature=1.0)
-    pred = vlm.read(codes)
+    seen, labels = vlm.inputs('test')      # what the run reads: letters, or pixels (nanogpt/vision.py)
+    pred = vlm.read(seen)
+
+vlm.gpt is the GPT, or a PixelGPT (the GPT and an image encoder) for a run that reads pixels.
 
 The chain it checks: the checkpoint names its data (config['dataset'], nanoGPT's key:
 data/<dataset>/) and records the SHA-256 of that meta.json; meta.json names the VQ-VAE that
@@ -20,9 +23,9 @@ import torch
 
 from common.files import file_sha256
 from data.mnist_vlm.format import load_meta
-from data.mnist_vlm.tasks import DRAW, READ, TEXT, get_tasks
+from data.mnist_vlm.tasks import DRAW, READ, TEXT, get_tasks, image_input_of
 from nanogpt.dataloader import load_text_ids
-from nanogpt.model import load_gpt
+from nanogpt.vision import load_model
 from vqvae.model import load_vqvae
 
 RUN_DIR = 'out/mnist_vlm'  # where `make train` puts the default run, and where every CLI looks first
@@ -71,7 +74,7 @@ class VLM:
     @classmethod
     def load(cls, out_dir=RUN_DIR, *, ckpt='ckpt.pt', device='cpu', vqvae=True):
         path = os.path.join(out_dir, ckpt)
-        gpt, ck = load_gpt(path, device)
+        gpt, ck = load_model(path, device)
         dataset = (ck.get('config') or {}).get('dataset')
         if not dataset:
             raise SystemExit(f"error: {path} names no dataset (an older checkpoint); retrain it with `make train`")
@@ -85,12 +88,16 @@ class VLM:
     def tasks(self):
         return get_tasks(self.meta['tasks'])
 
+    @property
+    def image_input(self):
+        return image_input_of(self.gpt)
+
     def snapshots(self):
         return snapshots(self.out_dir)
 
     def snapshot(self, path):
         """Another checkpoint of this run (a ckpt_<iter>.pt), checked against the same data."""
-        gpt, ck = load_gpt(path, self.device)
+        gpt, ck = load_model(path, self.device)
         check_data(ck, path, self.data_dir, self.meta)
         return gpt, ck
 
@@ -102,13 +109,29 @@ class VLM:
         d = np.load(path)
         return d['codes'], d['labels']
 
+    def inputs(self, name):
+        """What this run reads of the 'val' or 'test' images, and their labels: codes, or pixels (N, 28, 28)."""
+        codes, labels = self.split(name)
+        if self.image_input == 'letters':
+            return codes, labels
+        d = np.load(os.path.join(self.data_dir, f'{name}.npz'))
+        if 'images' not in d:
+            raise SystemExit(f"error: {self.data_dir}/{name}.npz holds no pixels (older data) and {self.out_dir} reads "
+                             "pixels; rebuild the data with `make data`")
+        return d['images'], labels
+
     def encode(self, images):
         """uint8 images (N, 28, 28) -> image codes (N, T)."""
         return self.vq.encode(torch.from_numpy(np.array(images)).to(self.device)).cpu().numpy()
 
-    def read(self, codes, gpt=None):
-        """The label index (0-9) read from each image's codes (the reading task, constrained to the ten labels)."""
-        return READ.predict(gpt or self.gpt, codes, self.meta, device=self.device)
+    def reading_input(self, images):
+        """uint8 images (N, 28, 28) -> what this run reads of them: their codes, or the pixels themselves."""
+        return self.encode(images) if self.image_input == 'letters' else np.asarray(images)
+
+    def read(self, seen, gpt=None):
+        """The label index (0-9) read from each image (the reading task, constrained to the ten labels);
+        seen: what the run reads of the images (vlm.inputs, vlm.reading_input)."""
+        return READ.predict(gpt or self.gpt, seen, self.meta, device=self.device)
 
     def bits_per_char(self, gpt=None):
         """Bits per character on all of the held-out text mixed in (data prepared with text=...)."""

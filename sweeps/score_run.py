@@ -31,12 +31,12 @@ vlm = VLM.load(run_dir, device=pick_device('auto'))
 ck = vlm.ckpt
 res = dict(name=name, iter=ck['iter_num'], elapsed=ck.get('elapsed'), config={k: ck['config'].get(k) for k in
            ('n_layer', 'n_embd', 'batch_size', 'learning_rate', 'max_iters', 'answer_weight', 'dataset', 'seed')})
-val_codes, val_labels = vlm.split('val')
-res['val_acc'] = READ.evaluate(vlm.gpt, val_codes, val_labels, vlm.meta, device=vlm.device)['accuracy']
-res['val_trail'] = [t[:3] for t in accuracy_trail(vlm, val_codes, val_labels)]
+val_seen, val_labels = vlm.inputs('val')
+res['val_acc'] = READ.evaluate(vlm.gpt, val_seen, val_labels, vlm.meta, device=vlm.device)['accuracy']
+res['val_trail'] = [t[:3] for t in accuracy_trail(vlm, val_seen, val_labels)]
 ev = real_digits(vlm, judge_ckpt, memorisation=False)  # not part of a sweep's score
-res['acc'] = READ.evaluate(vlm.gpt, ev.codes, ev.labels, vlm.meta, device=vlm.device)['accuracy']
-res['trail'] = [t[:3] for t in accuracy_trail(vlm, ev.codes, ev.labels)]
+res['acc'] = READ.evaluate(vlm.gpt, ev.seen, ev.labels, vlm.meta, device=vlm.device)['accuracy']
+res['trail'] = [t[:3] for t in accuracy_trail(vlm, ev.seen, ev.labels)]
 if ceil:
     ceiling = reconstruction_ceiling(ev.judge, vlm.vq, ev.test_images, ev.test_labels, ev.real_feats, vlm.device)[1]
     res['ceiling'] = {k: ceiling[k] for k in ('judge_accuracy', 'fid', 'mse')}

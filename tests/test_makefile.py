@@ -40,3 +40,15 @@ def test_make_all_then_stages_skip_and_args_force(tmp_path):
 
     p = make('train', *paths, 'ARGS=--n_layers=2', env=env)
     assert p.returncode != 0 and "unknown config key 'n_layers'" in p.stderr
+
+
+def test_an_image_input_gets_its_config_and_a_run_folder_of_its_own():
+    env = dict(os.environ)
+    p = make('-n', '-B', 'train', 'SETUP=', 'IMAGE_INPUT=cnn', env=env)
+    assert p.returncode == 0 and 'config/image_cnn.py' in p.stdout and '--out_dir=out/mnist_vlm_cnn ' in p.stdout
+    p = make('-n', '-B', 'train', 'SETUP=', 'IMAGE_INPUT=frozen', 'DATASET=fashion_mnist', env=env)
+    assert 'config/image_frozen.py' in p.stdout and '--out_dir=out/fashion_mnist_vlm_frozen ' in p.stdout
+    p = make('-n', '-B', 'train', 'SETUP=', env=env)
+    assert 'config/image_' not in p.stdout and '--out_dir=out/mnist_vlm ' in p.stdout
+    p = make('-n', 'all', 'IMAGE_INPUT=vit', env=env)
+    assert p.returncode != 0 and 'unknown IMAGE_INPUT=vit; use letters, patches, cnn or frozen' in p.stderr

@@ -6,7 +6,9 @@ The images are those the VQ-VAE was trained on (its config's `dataset`: mnist or
 fashion_mnist). Each image becomes the records of the tasks named in `tasks`
 (data/mnist_vlm/tasks.py), its label written as a digit or a word (`labels`).
 Writes {train,val,test}.txt, {train,val,test}.bin (uint16 ids, one record of seq_len
-ids after another), {val,test}.npz (token ids and labels of every image, for evaluation)
+ids after another), {train,val,test}_images.npy (the 28x28 uint8 picture of each record, in
+the same order: what a GPT that reads pixels sees, nanogpt/vision.py), {val,test}.npz (token
+ids, labels and pixels of every image, for evaluation)
 and meta.pkl / meta.json (vocabulary, layout, tasks, labels, and the VQ-VAE that wrote
 the letters, with its SHA-256). With text='shakespeare' the vocabulary also holds
 Tiny Shakespeare's characters and text_{train,val}.bin hold its ids (nanoGPT's 90/10
@@ -16,6 +18,7 @@ replaced; meta.json is written last and marks the data complete.
 import math
 import os
 import pickle
+from collections import namedtuple
 
 if not __package__:
     raise SystemExit("error: run it as a module from the project root: python -m data.mnist_vlm.prepare")
@@ -66,6 +69,11 @@ def augment(images, rng):
     return (out[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
+# a split as written: its records (text and ids), the picture of each record (what an encoder reads,
+# nanogpt/vision.py), and the codes, labels and pixels of its real images (for evaluation)
+Split = namedtuple('Split', 'text ids pixels codes labels images')
+
+
 def split_records(split, vq, meta, task_list, rng):
     """The records of one split as text, their ids, and the codes and labels of its real images."""
     images, labels = load_split(split, meta['dataset'])
@@ -75,17 +83,19 @@ def split_records(split, vq, meta, task_list, rng):
         labels = np.tile(labels, augment_copies + 1)
     codes = encode_images(vq, images)
     copy_tasks = [t for t in task_list if augment_generation or t.name != 'draw']
-    lines = []
+    lines, source = [], []
     for i, (row, label) in enumerate(zip(codes, labels)):
         chosen = task_list if i < n_real else copy_tasks
         if not both_forms:
             chosen = [chosen[rng.integers(len(chosen))]]
         image = letters(row, meta)
-        lines += [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(image, int(label), meta)]
+        written = [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(image, int(label), meta)]
+        lines += written
+        source += [i] * len(written)
     joined = '\n'.join(lines) + '\n'
     ids = np.array([meta['stoi'][ch] for ch in joined.replace('\n', '')], dtype=np.uint16)
     print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
-    return joined, ids, codes[:n_real], labels[:n_real], lines[0]
+    return Split(joined, ids, images[source], codes[:n_real], labels[:n_real], images[:n_real])
 
 
 def main():
@@ -105,12 +115,13 @@ def main():
     for name in ('meta.json', 'meta.pkl', 'text_train.bin', 'text_val.bin'):
         if os.path.exists(os.path.join(out_dir, name)):
             os.remove(os.path.join(out_dir, name))
-    for split, (lines, ids, codes, split_labels, _) in splits.items():
-        atomic_write(os.path.join(out_dir, f'{split}.txt'), lambda f: f.write(lines.encode('utf-8')))
-        atomic_write(os.path.join(out_dir, f'{split}.bin'), lambda f: f.write(ids.tobytes()))
+    for split, sp in splits.items():
+        atomic_write(os.path.join(out_dir, f'{split}.txt'), lambda f: f.write(sp.text.encode('utf-8')))
+        atomic_write(os.path.join(out_dir, f'{split}.bin'), lambda f: f.write(sp.ids.tobytes()))
+        atomic_write(os.path.join(out_dir, f'{split}_images.npy'), lambda f: np.save(f, sp.pixels))
         if split != 'train':
-            atomic_write(os.path.join(out_dir, f'{split}.npz'),
-                         lambda f: np.savez(f, codes=codes.astype(np.uint16), labels=split_labels))
+            atomic_write(os.path.join(out_dir, f'{split}.npz'), lambda f: np.savez(
+                f, codes=sp.codes.astype(np.uint16), labels=sp.labels, images=sp.images))
     for name, ids in text_ids.items():
         atomic_write(os.path.join(out_dir, f'{name}.bin'), lambda f: f.write(ids.tobytes()))
     inputs = source_files(meta['dataset']) + [vqvae_ckpt] + ([text_path()] if corpus else [])
@@ -123,8 +134,9 @@ def main():
     write_json(os.path.join(out_dir, 'meta.json'), meta)
     atomic_write(os.path.join(out_dir, 'meta.pkl'), lambda f: pickle.dump(meta, f))
     mixed = f", {text}: {len(corpus):,} characters to mix in" if corpus else ''
+    example = splits['train'].text.partition('\n')[0]
     print(f"{meta['dataset']}: vocab_size {meta['vocab_size']}, tasks {','.join(meta['tasks'])}, labels {labels}"
-          f"{mixed}, example: {splits['train'][4]}")
+          f"{mixed}, example: {example}")
 
 
 if __name__ == '__main__':

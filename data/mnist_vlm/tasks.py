@@ -44,8 +44,17 @@ def label_accuracy(pred, labels):
     return dict(n=n, correct=k, accuracy=k / max(1, n), ci95=[lo, hi], per_digit=per_digit)
 
 
+def image_input_of(model):
+    """How a model sees a reading record's picture: 'letters', or an encoder's name when it reads pixels
+    (nanogpt/vision.py): then the letters of its prompt are placeholders and the pixels go beside them."""
+    return getattr(model, 'image_input', 'letters')
+
+
 class Reading:
-    """Read an image: the likeliest of the ten label strings after 'image:<letters>, number:'."""
+    """Read an image: the likeliest of the ten label strings after 'image:<letters>, number:'.
+
+    `images` are what the model reads: image codes (N, T), or uint8 pixels (N, 28, 28) for a model
+    that reads pixels."""
     name = 'read'
     prefix = 'image:'
 
@@ -63,11 +72,26 @@ class Reading:
         n = len(image)
         return np.concatenate([np.tile(head, (n, 1)), image, np.tile(tail, (n, 1))], axis=1)
 
+    def prompts(self, model, images, meta):
+        """Prompt ids (N, P), and the pixels (N, 28, 28) beside them for a model that reads pixels (else None)."""
+        if image_input_of(model) == 'letters':
+            return torch.from_numpy(self.prompt_ids(images, meta)), None
+        placeholders = np.zeros((len(images), meta['tokens_per_image']), dtype=np.int64)
+        return torch.from_numpy(self.prompt_ids(placeholders, meta)), torch.from_numpy(np.asarray(images))
+
+    def rows(self, records, meta):
+        """Which of the records (N, L) are reading records (they open with 'image:')."""
+        head = torch.tensor(encode(self.prefix, meta['stoi']))
+        return (records[:, :len(head)] == head).all(1)
+
+    def image_targets(self, meta):
+        """The next-token targets of a reading record that are its image letters (a slice)."""
+        return slice(len(self.prefix) - 1, len(self.prefix) - 1 + meta['tokens_per_image'])
+
     def answer_mask(self, records, meta):
         """Which next-token targets (N, L-1) of whole records (N, L) are a reading answer: the label's
         characters, up to the '.' that ends it."""
-        head = torch.tensor(encode(self.prefix, meta['stoi']))
-        mine = (records[:, :len(head)] == head).all(1)
+        mine = self.rows(records, meta)
         start = len(self.prefix) + meta['tokens_per_image'] + len(self.question(meta))
         tail = records[:, start:]
         before_dot = (tail == meta['stoi']['.']).long().cumsum(1) == 0
@@ -76,17 +100,18 @@ class Reading:
         return mask
 
     @torch.no_grad()
-    def answer_scores(self, model, codes, meta, *, device='cpu', batch_size=2000):
+    def answer_scores(self, model, images, meta, *, device='cpu', batch_size=2000):
         """Log-likelihood (N, 10) of each label string after each prompt: one batched forward pass over
         the prompts, whose keys and values are then shared by one short pass per label of several
         characters (none for digits: the prompt's last logits score them all)."""
         labels = [encode(a, meta['stoi']) for a in meta['labels']]
-        prompts = torch.from_numpy(self.prompt_ids(codes, meta))
+        prompts, pixels = self.prompts(model, images, meta)
         out = []
         for i in range(0, len(prompts), batch_size):
             p = prompts[i:i + batch_size].to(device)
             caches = [[] for _ in range(model.config.n_layer)]
-            logits, _ = model(p, caches=caches)
+            seen = {} if pixels is None else dict(images=pixels[i:i + batch_size].to(device))
+            logits, _ = model(p, caches=caches, **seen)
             first = logits[:, -1].float().log_softmax(-1)
             score = torch.zeros(len(p), len(labels), device=device)
             for j, ids in enumerate(labels):
@@ -102,18 +127,19 @@ class Reading:
         """The answer, constrained to the ten labels: always a label index 0-9."""
         return scores.argmax(1).numpy()
 
-    def predict(self, model, codes, meta, *, device='cpu'):
-        return self.parse(self.answer_scores(model, codes, meta, device=device))
+    def predict(self, model, images, meta, *, device='cpu'):
+        return self.parse(self.answer_scores(model, images, meta, device=device))
 
     @torch.no_grad()
-    def free_answers(self, model, codes, meta, *, device='cpu', batch_size=2000):
+    def free_answers(self, model, images, meta, *, device='cpu', batch_size=2000):
         """What greedy decoding writes after each prompt, unconstrained, up to the '.' that ends an answer."""
         steps = max(len(a) for a in meta['labels']) + 1
-        prompts = torch.from_numpy(self.prompt_ids(codes, meta))
+        prompts, pixels = self.prompts(model, images, meta)
         answers = []
         for i in range(0, len(prompts), batch_size):
             p = prompts[i:i + batch_size].to(device)
-            seq = model.generate(p, steps, temperature=0)[:, p.shape[1]:].cpu().tolist()
+            seen = {} if pixels is None else dict(images=pixels[i:i + batch_size].to(device))
+            seq = model.generate(p, steps, temperature=0, **seen)[:, p.shape[1]:].cpu().tolist()
             answers += [''.join(meta['itos'][t] for t in row).split('.')[0] if meta['stoi']['.'] in row else None
                         for row in seq]
         return answers
@@ -127,10 +153,10 @@ class Reading:
         return dict(res, confusion=cm.tolist(),
                     top_confusions=[dict(true=t, pred=p, count=c) for c, t, p in sorted(off, reverse=True)[:5]])
 
-    def evaluate(self, model, codes, labels, meta, *, device='cpu'):
+    def evaluate(self, model, images, labels, meta, *, device='cpu'):
         """The score over a whole split, plus how often free decoding answers something that is not a label."""
-        res = self.score(self.predict(model, codes, meta, device=device), labels)
-        free = self.free_answers(model, codes, meta, device=device)
+        res = self.score(self.predict(model, images, meta, device=device), labels)
+        free = self.free_answers(model, images, meta, device=device)
         res['free_non_label_rate'] = float(np.mean([a not in meta['labels'] for a in free])) if free else 0.0
         return res
 
