@@ -36,7 +36,7 @@ from data.mnist_vlm.tasks import READ, TEXT, get_tasks
 from nanogpt.dataloader import (add_text_rows, load_records, load_text_ids, make_targets, step_indices,
                                 weighted_loss)
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import ImageEncoder, PixelGPT, check_image_input, pixel_draws, see_pixels, weights, with_encoder
+from nanogpt.vision import attach_encoder, check_image_input, pixel_draws, see_pixels, weights, with_encoder
 from nanogpt.vlm import check_data, data_dir_of, load_checked_vqvae, snapshots
 
 # -----------------------------------------------------------------------------
@@ -228,10 +228,7 @@ elif init_from == 'resume':
     if was != image_input:
         raise SystemExit(f"error: {resume_path} reads images as {was!r}, not image_input={image_input!r}; resume it "
                          f"with --image_input={was}, or start afresh with --init_from=scratch --force=True")
-    if pixels:
-        encoder = ImageEncoder(**checkpoint['encoder_args'])
-        encoder.load_state_dict(checkpoint['encoder'])
-        model = PixelGPT(model, encoder)
+    model = attach_encoder(model, checkpoint, resume_path).train()  # a pixel run's encoder, saved beside the GPT
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     best_val_acc, elapsed0 = checkpoint['best_val_acc'], checkpoint['elapsed']
     train_seconds = checkpoint.get('train_seconds', 0.0)

@@ -101,24 +101,19 @@ class VLM:
         check_data(ck, path, self.data_dir, self.meta)
         return gpt, ck
 
-    def split(self, name):
-        """Image codes and labels of the 'val' or 'test' images, as prepared."""
+    def split(self, name, key='codes'):
+        """Image codes (or, key='images', pixels) and labels of the 'val' or 'test' images, as prepared."""
         path = os.path.join(self.data_dir, f'{name}.npz')
         if not os.path.exists(path):
             raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
         d = np.load(path)
-        return d['codes'], d['labels']
+        if key not in d:
+            raise SystemExit(f"error: {path} holds no {key} (older data); rebuild the data with `make data`")
+        return d[key], d['labels']
 
     def inputs(self, name):
         """What this run reads of the 'val' or 'test' images, and their labels: codes, or pixels (N, 28, 28)."""
-        codes, labels = self.split(name)
-        if self.image_input == 'letters':
-            return codes, labels
-        d = np.load(os.path.join(self.data_dir, f'{name}.npz'))
-        if 'images' not in d:
-            raise SystemExit(f"error: {self.data_dir}/{name}.npz holds no pixels (older data) and {self.out_dir} reads "
-                             "pixels; rebuild the data with `make data`")
-        return d['images'], labels
+        return self.split(name, 'codes' if self.image_input == 'letters' else 'images')
 
     def encode(self, images):
         """uint8 images (N, 28, 28) -> image codes (N, T)."""
