@@ -11,14 +11,18 @@ DATASET     ?= mnist
 ifeq ($(wildcard config/vqvae_$(DATASET).py),)
 $(error unknown DATASET=$(DATASET); use mnist or fashion_mnist (each has config/vqvae_<DATASET>.py))
 endif
-IMAGE_INPUT ?= letters
+# how a dataset's default run reads its pictures, chosen on validation (README): MNIST through its letters,
+# Fashion-MNIST through the conv net (its letters lose what tells a shirt from a T-shirt)
+DEFAULT_INPUT = $(if $(filter fashion_mnist,$(DATASET)),cnn,letters)
+IMAGE_INPUT ?= $(DEFAULT_INPUT)
 ifeq ($(filter $(IMAGE_INPUT),letters patches cnn frozen),)
 $(error unknown IMAGE_INPUT=$(IMAGE_INPUT); use letters, patches, cnn or frozen)
 endif
 # MNIST keeps the folders it always had; another dataset gets its own: out/vqvae_fashion_mnist, ...
 SUFFIX       = $(if $(filter mnist,$(DATASET)),,_$(DATASET))
-# pixel inputs share the tokenizer, data and judge, and train a run of their own: out/mnist_vlm_cnn, ...
-MODE_SUFFIX  = $(if $(filter letters,$(IMAGE_INPUT)),,_$(IMAGE_INPUT))
+# the other image inputs share the tokenizer, data and judge, and train a run of their own: out/mnist_vlm_cnn,
+# out/fashion_mnist_vlm_letters, ...
+mode_dir     = out/$(DATASET)_vlm$(if $(filter $(DEFAULT_INPUT),$(1)),,_$(1))
 IMAGE_CONFIG = $(if $(filter letters,$(IMAGE_INPUT)),,config/image_$(IMAGE_INPUT).py)
 VQVAE_CONFIG ?= config/vqvae_$(DATASET).py
 DATA_CONFIG  ?= config/prepare_$(DATASET)_vlm.py
@@ -26,7 +30,7 @@ TRAIN_CONFIG ?= config/train_$(DATASET)_vlm.py
 JUDGE_CONFIG ?= config/judge_$(DATASET).py
 VQVAE_DIR   ?= out/vqvae$(SUFFIX)
 DATA_DIR    ?= data/$(DATASET)_vlm
-RUN_DIR     ?= out/$(DATASET)_vlm$(MODE_SUFFIX)
+RUN_DIR     ?= $(call mode_dir,$(IMAGE_INPUT))
 JUDGE       ?= out/judge$(SUFFIX)/ckpt.pt
 SEEDS       ?= 1338 1339
 ARGS        ?=
@@ -108,7 +112,6 @@ out/mix_%/run.json: data/mnist_text_vlm/meta.json config/train_mix_%.py $(TRAIN_
 # each image input (letters, patches, cnn, frozen) trained with SEEDS besides the default seed, then all compared
 # on the test images: the head-to-head table of the README (about 70 minutes on 2 cores for MNIST)
 HEAD_INPUTS ?= letters patches cnn frozen
-mode_dir = out/$(DATASET)_vlm$(if $(filter letters,$(1)),,_$(1))
 HEAD_RUNS = $(foreach m,$(HEAD_INPUTS),$(call mode_dir,$(m)) $(foreach n,$(SEEDS),$(call mode_dir,$(m))_seed$(n)))
 heads: $(JUDGE)
 	for m in $(HEAD_INPUTS); do $(MAKE) --no-print-directory train seed-runs IMAGE_INPUT=$$m || exit 1; done

@@ -38,12 +38,13 @@ def print_result(res, title):
     print("top confusions: " + ', '.join(f"{c['true']}->{c['pred']} ({c['count']})" for c in res['top_confusions']))
 
 
-def accuracy_trail(vlm, seen, labels):
-    """Accuracy of every ckpt_<iter>.pt: a list of (iter, elapsed seconds, accuracy, ci low, ci high)."""
-    trail = []
+def accuracy_trail(vlm, seen, labels, known=None):
+    """Accuracy of every ckpt_<iter>.pt: a list of (iter, elapsed seconds, accuracy, ci low, ci high).
+    known: {iter: correct} already counted (ckpt.pt is the snapshot of its iteration): not read again."""
+    trail, known = [], known or {}
     for it, path in vlm.snapshots():
         gpt, ckpt = vlm.snapshot(path)
-        k = int((vlm.read(seen, gpt) == labels).sum())
+        k = known[it] if it in known else int((vlm.read(seen, gpt) == labels).sum())
         trail.append([it, ckpt.get('elapsed', float('nan')), k / len(labels), *wilson_interval(k, len(labels))])
         print(f"iter {it}: accuracy {k / len(labels):.4f}")
     return trail
@@ -57,7 +58,7 @@ def report_section(vlm, ev):
     res['image_input'] = vlm.image_input
     res['majority_baseline'] = float(np.bincount(ev.labels).max() / len(ev.labels))  # what answers without looking
     print_result(res, f"test ({vlm.out_dir}/ckpt.pt)")
-    res['trail'] = accuracy_trail(vlm, ev.seen, ev.labels)
+    res['trail'] = accuracy_trail(vlm, ev.seen, ev.labels, known={vlm.ckpt['iter_num']: res['correct']})
     plot_trail(res['trail'], os.path.join(ev.eval_dir, 'accuracy_vs_iter.png'))
     confusion_heatmap(res['confusion'], os.path.join(ev.eval_dir, 'confusion.png'))
     lo, hi = res['ci95']
