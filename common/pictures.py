@@ -103,13 +103,16 @@ def plot_curves(curves, path, ylabel='validation accuracy'):
     """Accuracy against training seconds, one line per run, coloured by group: {group: [[(sec, acc), ...], ...]}."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    later = []  # every point but each run's first (step 0: chance), to zoom on where the runs differ
     for i, (group, runs) in enumerate(curves.items()):
         for j, points in enumerate(runs):
             p = np.array([pt for pt in points if pt[1] is not None], dtype=float).reshape(-1, 2)
             ax.plot(p[:, 0], p[:, 1], marker='o', color=f'C{i}', alpha=0.8, label=group if j == 0 else None)
+            later += list(p[1:, 1])
     ax.set_xlabel('training seconds (this machine)')
     ax.set_ylabel(ylabel)
-    ax.set_ylim(0.95, 1.0)
+    if later:
+        ax.set_ylim(max(0.0, min(later) - 0.01), min(1.0, max(later) + 0.005))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
