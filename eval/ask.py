@@ -3,9 +3,10 @@
     python -m eval.ask --image=path/to/digit.png [--out_dir=out/mnist_vlm]
     python -m eval.ask --image=path/to/digit.png --out_dir=out/mnist_vlm_cnn   # a run that reads pixels
 
-Any grayscale or colour image of at least 28x28 pixels; larger ones are resized. Dark digits
-on a light background are inverted to MNIST's white on black; where the picture is
-transparent, its alpha channel is the ink (as drawing tools save a stroke on no background).
+Any grayscale or colour image of at least 28x28 pixels. Dark digits on a light background are
+inverted to MNIST's white on black; where the picture is transparent, its alpha channel is the
+ink (as drawing tools save a stroke on no background). The ink is then made into a digit the way
+MNIST's were: its box scaled to fit 20x20, centred in 28x28 by its centre of mass (load_digit).
 """
 import numpy as np
 import torch
@@ -22,39 +23,74 @@ out_dir = RUN_DIR
 device = 'auto'
 # -----------------------------------------------------------------------------
 MAX_PIXELS = 4096 * 4096  # a picture of one digit needs no more; larger ones are refused before decoding
+BOX = 20  # MNIST scaled each digit's ink to fit a 20x20 box, keeping its aspect ratio, then centred it in 28x28
+INK = 0.25  # of the brightest ink: fainter pixels (paper grain, JPEG noise) do not widen the digit's box
 
 
-def load_digit(path):
-    """A 28x28 uint8 white-on-black image from any readable picture, or one clear error."""
+def open_picture(source, name, max_pixels=MAX_PIXELS):
+    """A decoded PIL image from a path or a file object, or one clear error naming it."""
     from PIL import Image, UnidentifiedImageError
     try:
-        img = Image.open(path)
-        if img.size[0] * img.size[1] > MAX_PIXELS:
-            raise SystemExit(f"error: {path} is {img.size[0]}x{img.size[1]} pixels; a digit needs at most "
-                             f"{MAX_PIXELS:,} pixels: shrink it first")
+        img = Image.open(source)
+        if img.size[0] * img.size[1] > max_pixels:
+            raise SystemExit(f"error: {name} is {img.size[0]}x{img.size[1]} pixels; a digit needs at most "
+                             f"{max_pixels:,} pixels: shrink it first")
         img.load()
     except FileNotFoundError:
-        raise SystemExit(f"error: {path} not found; pass the path of a PNG or JPEG of a digit")
+        raise SystemExit(f"error: {name} not found; pass the path of a PNG or JPEG of a digit")
     except Image.DecompressionBombError:
-        raise SystemExit(f"error: {path} is too large to decode safely; a digit needs at most {MAX_PIXELS:,} pixels")
-    except (UnidentifiedImageError, OSError) as e:
-        raise SystemExit(f"error: {path} is not a readable image ({type(e).__name__}); pass a PNG or JPEG of a digit")
+        raise SystemExit(f"error: {name} is too large to decode safely; a digit needs at most {max_pixels:,} pixels")
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise SystemExit(f"error: {name} is not a readable image ({type(e).__name__}); pass a PNG or JPEG of a digit")
     if min(img.size) < 28:
-        raise SystemExit(f"error: {path} is {img.size[0]}x{img.size[1]} pixels; the digit needs at least 28x28")
+        raise SystemExit(f"error: {name} is {img.size[0]}x{img.size[1]} pixels; the digit needs at least 28x28")
     if img.mode not in ('1', 'L', 'P', 'RGB', 'RGBA', 'LA', 'I', 'I;16', 'F', 'CMYK', 'YCbCr'):
-        raise SystemExit(f"error: {path} has image mode {img.mode}, which cannot be read as grayscale; "
+        raise SystemExit(f"error: {name} has image mode {img.mode}, which cannot be read as grayscale; "
                          "save it as an 8-bit grayscale or RGB PNG")
+    return img
+
+
+def ink_of(img):
+    """The ink of a picture as floats (H, W), light on black as in MNIST, at the picture's own size."""
+    from PIL import Image
     if img.mode in ('I', 'I;16', 'F'):
         a = np.asarray(img, dtype=np.float64)
-        a = (a - a.min()) / max(1e-9, a.max() - a.min()) * 255
-        img = Image.fromarray(a.astype(np.uint8))
+        img = Image.fromarray(((a - a.min()) / max(1e-9, a.max() - a.min()) * 255).astype(np.uint8))
     if img.mode in ('RGBA', 'LA', 'P') and img.convert('RGBA').getextrema()[3][0] < 255:
         # some pixels are transparent: the ink is where the picture is opaque, whatever its colour
-        return np.asarray(img.convert('RGBA').getchannel('A').resize((28, 28), Image.LANCZOS), dtype=np.uint8)
-    a = np.asarray(img.convert('L').resize((28, 28), Image.LANCZOS), dtype=np.uint8)
-    if np.median(a) > 127:
-        a = 255 - a  # dark ink on light paper: MNIST is light ink on black
-    return a
+        return np.asarray(img.convert('RGBA').getchannel('A'), dtype=np.float64)
+    a = np.asarray(img.convert('L'), dtype=np.float64)
+    return 255 - a if np.median(a) > 127 else a  # dark ink on light paper: MNIST is light ink on black
+
+
+def mnist_style(ink):
+    """MNIST's own preprocessing of a digit's ink (H, W): the box around the ink scaled to fit 20x20 keeping
+    its aspect ratio, placed in 28x28 so that its centre of mass is at the centre, brightest pixel 255."""
+    from PIL import Image
+    a = np.asarray(ink, dtype=np.float32)
+    rows, cols = np.nonzero(a > INK * a.max())
+    a = a[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = BOX / max(a.shape)
+    size = (max(1, round(a.shape[1] * scale)), max(1, round(a.shape[0] * scale)))
+    a = np.clip(np.asarray(Image.fromarray(a, 'F').resize(size, Image.LANCZOS)), 0, None)  # LANCZOS rings below 0
+    h, w = a.shape
+    mass = max(1e-9, a.sum())
+    cy, cx = (a.sum(1) @ np.arange(h)) / mass, (a.sum(0) @ np.arange(w)) / mass
+    # MNIST's centre of mass sits at pixel (14, 14); a half-pixel tie goes up and left
+    top, left = (int(np.clip(np.ceil(13.5 - c), 0, 28 - n)) for c, n in ((cy, h), (cx, w)))
+    out = np.zeros((28, 28), dtype=np.float32)
+    out[top:top + h, left:left + w] = a
+    return np.round(out * (255 / max(1e-9, out.max()))).astype(np.uint8)
+
+
+def load_digit(source, name=None, max_pixels=MAX_PIXELS):
+    """A 28x28 uint8 white-on-black digit, made the way MNIST's were, from a picture's path or file object;
+    or one clear error. The one preprocessing of pictures: `eval.ask` and the web page (eval/serve.py)."""
+    name = name or source
+    ink = ink_of(open_picture(source, name, max_pixels))
+    if ink.max() < 1:
+        raise SystemExit(f"error: {name} shows no ink (one flat colour); draw or pass a digit")
+    return mnist_style(ink)
 
 
 def main():
