@@ -1,9 +1,9 @@
 # mnist-vlm: make vqvae data train judge eval (or make all); make seeds; make compare; make words; make mix;
-# make heads; make bench; make test. DATASET=fashion_mnist runs every stage on Fashion-MNIST, into folders of
-# its own; IMAGE_INPUT=letters|patches|cnn|frozen says how the GPT reads pictures (nanogpt/vision.py; the dataset's
-# default is letters for MNIST, cnn for Fashion-MNIST); another input than the default trains a run of its own.
-# Each stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed
-# to the stage named on the command line (and forces it to run again).
+# make heads; make bench; make serve (PORT=8765); make test. DATASET=fashion_mnist runs every stage on
+# Fashion-MNIST, into folders of its own; IMAGE_INPUT=letters|patches|cnn|frozen says how the GPT reads pictures
+# (nanogpt/vision.py; the dataset's default is letters for MNIST, cnn for Fashion-MNIST); another input than the
+# default trains a run of its own. Each stage skips itself when its output is newer than its inputs.
+# ARGS="--key=value ..." is passed to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
 VENV        ?= .venv
 PY          ?= $(VENV)/bin/python
@@ -34,6 +34,7 @@ DATA_DIR    ?= data/$(DATASET)_vlm
 RUN_DIR     ?= $(call mode_dir,$(IMAGE_INPUT))
 JUDGE       ?= out/judge$(SUFFIX)/ckpt.pt
 SEEDS       ?= 1338 1339
+PORT        ?= 8000
 ARGS        ?=
 export MNIST_DIR FASHION_MNIST_DIR TINYSHAKESPEARE_DIR
 export PYTHONUNBUFFERED = 1
@@ -46,7 +47,7 @@ SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
 empty :=
 comma := ,
 
-.PHONY: all vqvae data train judge eval seeds seed-runs compare words mix heads bench test clean FORCE
+.PHONY: all vqvae data train judge eval seeds seed-runs compare words mix heads bench serve test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -125,6 +126,11 @@ bench: $(RUN_DIR)/eval/report.md
 	$(PY) -m eval.bench --out_dir=$(RUN_DIR) --vqvae_dir=$(VQVAE_DIR) --judge_dir=$(dir $(JUDGE)) \
 		--input_runs=$(subst $(empty) $(empty),$(comma),$(foreach m,$(HEAD_INPUTS),$(call mode_dir,$(m)))) \
 		--out=$(RUN_DIR)/bench.json $(call stage_args,bench)
+
+# a local web page over the trained run: draw and have it read, ask for drawings, see the report (127.0.0.1 only);
+# it trains nothing: a missing run or judge is one line naming the target that makes it
+serve: $(SETUP)
+	$(PY) -m eval.serve --out_dir=$(RUN_DIR) --judge_ckpt=$(JUDGE) --port=$(PORT) $(call stage_args,serve)
 
 test: $(SETUP)
 	$(PY) -m pytest -q tests

@@ -35,6 +35,7 @@ RANGES = {
     'dtype': (lambda v: v in ('auto', 'float32', 'bfloat16', 'float16'), 'auto, float32, bfloat16 or float16'),
     'backend': (lambda v: v in ('auto', 'nccl', 'gloo'), 'auto, nccl or gloo'),
     'split': (lambda v: v in ('val', 'test'), 'val or test'),
+    'port': (lambda v: 0 <= v <= 65535, 'a TCP port 0-65535 (0: any free one)'),
 }
 
 
