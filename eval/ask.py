@@ -6,7 +6,8 @@
 Any grayscale or colour image of at least 28x28 pixels. Dark digits on a light background are
 inverted to MNIST's white on black; where the picture is transparent, its alpha channel is the
 ink (as drawing tools save a stroke on no background). The ink is then made into a digit the way
-MNIST's were: its box scaled to fit 20x20, centred in 28x28 by its centre of mass (load_digit).
+MNIST's were: its box scaled to fit 20x20 (28x28 for Fashion-MNIST's items), centred in 28x28 by its
+centre of mass (load_digit, also the web page's: eval/serve.py).
 """
 import numpy as np
 import torch
@@ -23,7 +24,9 @@ out_dir = RUN_DIR
 device = 'auto'
 # -----------------------------------------------------------------------------
 MAX_PIXELS = 4096 * 4096  # a picture of one digit needs no more; larger ones are refused before decoding
-BOX = 20  # MNIST scaled each digit's ink to fit a 20x20 box, keeping its aspect ratio, then centred it in 28x28
+# the box each dataset's images were scaled to fit, keeping their aspect ratio, before being centred in 28x28 by
+# their centre of mass: MNIST's digits 20x20; Fashion-MNIST's items fill the whole 28x28
+BOXES = {'mnist': 20, 'fashion_mnist': 28}
 INK = 0.25  # of the brightest ink: fainter pixels (paper grain, JPEG noise) do not widen the digit's box
 
 
@@ -63,14 +66,14 @@ def ink_of(img):
     return 255 - a if np.median(a) > 127 else a  # dark ink on light paper: MNIST is light ink on black
 
 
-def mnist_style(ink):
-    """MNIST's own preprocessing of a digit's ink (H, W): the box around the ink scaled to fit 20x20 keeping
+def mnist_style(ink, box=BOXES['mnist']):
+    """MNIST's own preprocessing of a digit's ink (H, W): the box around the ink scaled to fit box x box keeping
     its aspect ratio, placed in 28x28 so that its centre of mass is at the centre, brightest pixel 255."""
     from PIL import Image
     a = np.asarray(ink, dtype=np.float32)
     rows, cols = np.nonzero(a > INK * a.max())
     a = a[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    scale = BOX / max(a.shape)
+    scale = box / max(a.shape)
     size = (max(1, round(a.shape[1] * scale)), max(1, round(a.shape[0] * scale)))
     a = np.clip(np.asarray(Image.fromarray(a, 'F').resize(size, Image.LANCZOS)), 0, None)  # LANCZOS rings below 0
     h, w = a.shape
@@ -83,22 +86,22 @@ def mnist_style(ink):
     return np.round(out * (255 / max(1e-9, out.max()))).astype(np.uint8)
 
 
-def load_digit(source, name=None, max_pixels=MAX_PIXELS):
+def load_digit(source, name=None, max_pixels=MAX_PIXELS, dataset='mnist'):
     """A 28x28 uint8 white-on-black digit, made the way MNIST's were, from a picture's path or file object;
     or one clear error. The one preprocessing of pictures: `eval.ask` and the web page (eval/serve.py)."""
     name = name or source
     ink = ink_of(open_picture(source, name, max_pixels))
     if ink.max() < 1:
         raise SystemExit(f"error: {name} shows no ink (one flat colour); draw or pass a digit")
-    return mnist_style(ink)
+    return mnist_style(ink, BOXES[dataset])
 
 
 def main():
     configure(globals())
     if not image:
         raise SystemExit("error: pass the picture to read: python -m eval.ask --image=path/to/digit.png")
-    digit = load_digit(image)
     vlm = VLM.load(out_dir, device=pick_device(device))
+    digit = load_digit(image, dataset=vlm.meta['dataset'])
     codes = vlm.encode(digit[None])
     scores = READ.answer_scores(vlm.gpt, vlm.reading_input(digit[None]), vlm.meta, device=vlm.device)
     probs = torch.softmax(scores[0], 0)  # over the ten labels only: constrained decoding

@@ -106,11 +106,11 @@ class App:
     def read(self, body):
         if set(body) - {'image'}:
             raise BadRequest(f"unknown key(s) {sorted(set(body) - {'image'})}; a read request holds 'image' only")
+        vlm, meta = self.vlm, self.vlm.meta
         try:
-            digit = load_digit(io.BytesIO(picture_bytes(body)), 'the picture', MAX_PIXELS)
+            digit = load_digit(io.BytesIO(picture_bytes(body)), 'the picture', MAX_PIXELS, meta['dataset'])
         except SystemExit as e:  # load_digit's one-line refusals are the client's to fix
             raise BadRequest(str(e).removeprefix('error: '))
-        vlm, meta = self.vlm, self.vlm.meta
         with self.lock, torch.no_grad():
             codes = vlm.encode(digit[None])
             recon = vlm.vq.decode(torch.from_numpy(codes).to(vlm.device)).cpu().numpy()[0]
