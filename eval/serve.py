@@ -236,8 +236,9 @@ class Handler(BaseHTTPRequestHandler):
         return body
 
     def send_error(self, code, message=None, explain=None):
-        # the standard library's own refusals (a malformed request line, an unsupported method) as JSON too
-        self.close_connection = True
+        # the standard library's own refusals (a malformed request line, an unsupported method) as JSON too,
+        # with a status line even where the request line was too garbled to name its HTTP version
+        self.close_connection, self.request_version = True, 'HTTP/1.0'
         self.json(code, dict(error=message or HTTPStatus(code).phrase))
 
     def json(self, status, obj):

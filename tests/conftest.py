@@ -5,9 +5,11 @@ uint8, written as real gzipped IDX files, and easy enough that a tiny model
 learns them in seconds.
 """
 import gzip
+import json
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -92,3 +94,15 @@ def report(pipeline, tmp_path_factory):
     run('eval.report', f"--out_dir={pipeline['out']}", f'--judge_ckpt={judge}', '--n_per_digit=10',
         env_extra=pipeline['env'])
     return os.path.join(pipeline['out'], 'eval')
+
+
+@pytest.fixture(scope='session')
+def served(report):
+    """eval/serve.py over the tiny run and the judge of its report, on a free loopback port, in a thread."""
+    from eval.serve import load_app, make_server
+    judge = json.load(open(os.path.join(report, 'results.json')))['judge']['path']
+    server = make_server(load_app(os.path.dirname(report), judge))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{server.server_address[1]}'
+    server.shutdown()
+    server.server_close()
