@@ -17,7 +17,8 @@ CONFIG_TYPES = (bool, int, float, str)
 # the range of every setting whose name says what it counts, wherever it appears
 COUNTS = ('batch_size', 'max_iters', 'lr_decay_iters', 'eval_interval', 'eval_iters', 'log_interval', 'val_images',
           'gradient_accumulation_steps', 'n_layer', 'n_head', 'n_embd', 'num_codes', 'tokens_per_image', 'code_dim',
-          'hidden', 'num_samples', 'max_new_tokens', 'n_per_digit', 'n', 'epochs', 'steps', 'n_generate')
+          'hidden', 'num_samples', 'max_new_tokens', 'n_per_digit', 'n', 'epochs', 'steps', 'n_generate',
+          'clients', 'requests')
 RANGES = {
     **{k: (lambda v: v >= 1, 'at least 1') for k in COUNTS},
     **{k: (lambda v: v >= 0, 'at least 0') for k in (
