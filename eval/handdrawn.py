@@ -68,14 +68,15 @@ def main():
     def accuracy(digits):
         return float((vlm.read(vlm.reading_input(np.stack(digits))) == labels).mean())
 
+    def ours(pictures):
+        return accuracy([load_digit(through_png(p), dataset=vlm.meta['dataset']) for p in pictures])
+
     print(f"{out_dir} ({vlm.image_input}), first {n} test images: accuracy through load_digit / only shrunk to 28x28")
     print(f"| the test images as they are | {accuracy(images):.4f} | - |")
-    print(f"| the test images through load_digit | "
-          f"{accuracy([load_digit(through_png(Image.fromarray(i)), dataset=vlm.meta['dataset']) for i in images]):.4f} | - |")
+    print(f"| the test images through load_digit | {ours([Image.fromarray(i) for i in images]):.4f} | - |")
     for name, render in VARIANTS.items():
         pictures = [render(img) for img in images]
-        ours = accuracy([load_digit(through_png(p), dataset=vlm.meta['dataset']) for p in pictures])
-        print(f"| {name} | {ours:.4f} | {accuracy([shrunk(p) for p in pictures]):.4f} |")
+        print(f"| {name} | {ours(pictures):.4f} | {accuracy([shrunk(p) for p in pictures]):.4f} |")
 
 
 if __name__ == '__main__':

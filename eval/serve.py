@@ -173,14 +173,16 @@ def headline(r):
         rows.append(('test reading accuracy', f"{c['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}) on {c['n']:,} images, "
                                               f"majority baseline {c.get('majority_baseline', math.nan):.4f}"))
     for key, what in (('guided', 'drawn, read as prompted by the judge (with guidance)'),
-                      ('t', 'drawn, read as prompted (plain sampling)'), ('greedy', 'drawn greedily, read as prompted')):
+                      ('t', 'drawn, read as prompted (plain sampling)'),
+                      ('greedy', 'drawn greedily, read as prompted')):
         if key in g:
             d = g[key]
             rows.append((f"{what}, T={d['temperature']}" + (f", w={d['guidance']}" if d.get('guidance') else ''),
                          f"{d['judge_accuracy']:.3f}, FID {d['fid']:.1f}, {d['distinct']} distinct of {d['n']}"))
     if 'tokenizer_ceiling' in r:
         t = r['tokenizer_ceiling']
-        rows.append(('VQ-VAE reconstructions (the ceiling)', f"judge reads {t['judge_accuracy']:.4f}, FID {t['fid']:.1f}"))
+        rows.append(('VQ-VAE reconstructions (the ceiling)',
+                     f"judge reads {t['judge_accuracy']:.4f}, FID {t['fid']:.1f}"))
     if 'judge' in r:
         rows.append(('judge test accuracy', f"{r['judge']['test_accuracy']:.4f}"))
     return rows
@@ -274,8 +276,8 @@ def load_app(out_dir, judge_ckpt, device='cpu'):
                          "IMAGE_INPUT= of the run to serve)")
     vlm = VLM.load(out_dir, device=device)
     if 'read' not in vlm.meta['tasks']:
-        raise SystemExit(f"error: {out_dir} was not trained to read images (its tasks: {', '.join(vlm.meta['tasks'])}); "
-                         "serve a run of `make all`")
+        raise SystemExit(f"error: {out_dir} was not trained to read images (its tasks: "
+                         f"{', '.join(vlm.meta['tasks'])}); serve a run of `make all`")
     if not os.path.exists(judge_ckpt):
         raise SystemExit(f"error: {judge_ckpt} not found; train the judge first with `make judge` (with the "
                          "DATASET= of the run)")

@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 CHROMIUM, DRIVER = shutil.which('chromium'), shutil.which('chromedriver')
-webdriver = pytest.importorskip('selenium.webdriver', reason='selenium is not installed (pip install -r requirements.txt)')
+webdriver = pytest.importorskip('selenium.webdriver',
+                                reason='selenium is not installed (pip install -r requirements.txt)')
 if not (CHROMIUM and DRIVER):
     pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)",
                 allow_module_level=True)
