@@ -57,3 +57,16 @@ def test_an_image_input_gets_its_config_and_a_run_folder_of_its_own():
     assert 'config/image_' not in p.stdout and '--out_dir=out/fashion_mnist_vlm_letters ' in p.stdout
     p = make('-n', 'all', 'IMAGE_INPUT=vit', env=env)
     assert p.returncode != 0 and 'unknown IMAGE_INPUT=vit; use letters, patches, cnn or frozen' in p.stderr
+
+
+def test_serve_names_the_run_the_judge_and_the_port(tmp_path):
+    env = dict(os.environ)
+    p = make('-n', 'serve', 'SETUP=', 'PORT=8765', env=env)
+    assert p.returncode == 0
+    assert '-m eval.serve --out_dir=out/mnist_vlm --judge_ckpt=out/judge/ckpt.pt --port=8765' in p.stdout
+    p = make('-n', 'serve', 'SETUP=', 'DATASET=fashion_mnist', env=env)
+    assert '--out_dir=out/fashion_mnist_vlm --judge_ckpt=out/judge_fashion_mnist/ckpt.pt --port=8000' in p.stdout
+    # no trained run: one line naming the target that trains it, and nothing served
+    p = make('serve', f'PY={sys.executable}', 'SETUP=', f'RUN_DIR={tmp_path}/none', env=env)
+    assert p.returncode != 0 and f'error: {tmp_path}/none/ckpt.pt not found; train it first with `make all`' in p.stderr
+    assert 'Traceback' not in p.stderr
