@@ -114,7 +114,7 @@ class App:
         with self.lock, torch.no_grad():
             codes = vlm.encode(digit[None])
             recon = vlm.vq.decode(torch.from_numpy(codes).to(vlm.device)).cpu().numpy()[0]
-            seen = vlm.reading_input(digit[None])
+            seen = codes if vlm.image_input == 'letters' else vlm.reading_input(digit[None])  # not encoded twice
             scores = READ.answer_scores(vlm.gpt, seen, meta, device=vlm.device)[0]
             free = READ.free_answers(vlm.gpt, seen, meta, device=vlm.device)[0]
         probs = torch.softmax(scores, 0)  # over the ten labels only: the constrained answer
