@@ -1,6 +1,7 @@
 # mnist-vlm: make vqvae data train judge eval (or make all); make seeds; make compare; make words; make mix;
 # make heads; make bench; make serve (PORT=8765); make test. DATASET=fashion_mnist runs every stage on
-# Fashion-MNIST, into folders of its own; IMAGE_INPUT=letters|patches|cnn|frozen says how the GPT reads pictures
+# Fashion-MNIST, into folders of its own; TASKS=all trains one GPT on every task (reading, drawing, grounded
+# captions both ways, questions over one image or two) with data and a run of its own; IMAGE_INPUT=letters|patches|cnn|frozen says how the GPT reads pictures
 # (nanogpt/vision.py; the dataset's default is letters for MNIST, cnn for Fashion-MNIST); another input than the
 # default trains a run of its own. Each stage skips itself when its output is newer than its inputs.
 # ARGS="--key=value ..." is passed to the stage named on the command line (and forces it to run again).
@@ -16,6 +17,15 @@ endif
 # Fashion-MNIST through the conv net (its letters lose what tells a shirt from a T-shirt)
 DEFAULT_INPUT = $(if $(filter fashion_mnist,$(DATASET)),cnn,letters)
 IMAGE_INPUT ?= $(DEFAULT_INPUT)
+# the task mix: 'default' (reading and drawing) or 'all' (config/prepare_<DATASET>_all_vlm.py, train_<DATASET>_all_vlm.py)
+TASKS       ?= default
+ifeq ($(filter $(TASKS),default all),)
+$(error unknown TASKS=$(TASKS); use default (reading and drawing) or all (every task))
+endif
+TASK_SUFFIX  = $(if $(filter all,$(TASKS)),_all)
+ifeq ($(wildcard config/prepare_$(DATASET)$(TASK_SUFFIX)_vlm.py),)
+$(error TASKS=$(TASKS) has no config for DATASET=$(DATASET) (config/prepare_$(DATASET)$(TASK_SUFFIX)_vlm.py); use DATASET=mnist)
+endif
 ifeq ($(filter $(IMAGE_INPUT),letters patches cnn frozen),)
 $(error unknown IMAGE_INPUT=$(IMAGE_INPUT); use letters, patches, cnn or frozen)
 endif
@@ -23,14 +33,16 @@ endif
 SUFFIX       = $(if $(filter mnist,$(DATASET)),,_$(DATASET))
 # the other image inputs share the tokenizer, data and judge, and train a run of their own: out/mnist_vlm_cnn,
 # out/fashion_mnist_vlm_letters, ...
-mode_dir     = out/$(DATASET)_vlm$(if $(filter $(DEFAULT_INPUT),$(1)),,_$(1))
+mode_dir     = out/$(DATASET)$(TASK_SUFFIX)_vlm$(if $(filter $(DEFAULT_INPUT),$(1)),,_$(1))
 IMAGE_CONFIG = $(if $(filter letters,$(IMAGE_INPUT)),,config/image_$(IMAGE_INPUT).py)
 VQVAE_CONFIG ?= config/vqvae_$(DATASET).py
-DATA_CONFIG  ?= config/prepare_$(DATASET)_vlm.py
+DATA_CONFIG  ?= config/prepare_$(DATASET)$(TASK_SUFFIX)_vlm.py
 TRAIN_CONFIG ?= config/train_$(DATASET)_vlm.py
+# TASKS=all: the shares of its task mix, on top of the dataset's training config
+TASK_CONFIG  = $(if $(TASK_SUFFIX),config/train_$(DATASET)$(TASK_SUFFIX)_vlm.py)
 JUDGE_CONFIG ?= config/judge_$(DATASET).py
 VQVAE_DIR   ?= out/vqvae$(SUFFIX)
-DATA_DIR    ?= data/$(DATASET)_vlm
+DATA_DIR    ?= data/$(DATASET)$(TASK_SUFFIX)_vlm
 RUN_DIR     ?= $(call mode_dir,$(IMAGE_INPUT))
 JUDGE       ?= out/judge$(SUFFIX)/ckpt.pt
 SEEDS       ?= 1338 1339
@@ -60,16 +72,16 @@ $(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) $(call stage_force,vqvae)
 	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) --init_from=auto $(call stage_args,vqvae)
 
 data: $(DATA_DIR)/meta.json
-$(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) data/mnist_vlm/prepare.py data/mnist_vlm/format.py \
-		data/mnist_vlm/tasks.py $(call stage_force,data)
+$(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) $(wildcard data/mnist_vlm/*.py) data/attributes.py \
+		$(call stage_force,data)
 	$(PY) -m data.mnist_vlm.prepare $(DATA_CONFIG) --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt --out_dir=$(DATA_DIR) $(call stage_args,data)
 
 # run.json is written when a run finishes: an interrupted run has none, and is resumed. A finished run
 # is never replaced by accident: asked again for the same run, train says so and stops; asked for
 # another one in its folder, it refuses (ARGS="--force=True" replaces it). The tokenizer alike.
 train: $(RUN_DIR)/run.json
-$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(IMAGE_CONFIG) $(call stage_force,train)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR) --init_from=auto \
+$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG) $(call stage_force,train)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR) --init_from=auto \
 		$(call stage_args,train)
 
 # the judge is trained once per dataset, apart from any VLM run, and reused by every evaluation
@@ -85,8 +97,8 @@ $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(
 seeds: $(RUN_DIR)/seeds.json
 $(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED_RUNS)) eval/compare.py
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
-$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(IMAGE_CONFIG)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR)_seed$* --seed=$* \
+$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR)_seed$* --seed=$* \
 		--init_from=auto
 
 # the validation comparisons behind the README's table: each choice of the default undone, one GPT run

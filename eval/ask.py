@@ -2,24 +2,34 @@
 
     python -m eval.ask --image=path/to/digit.png [--out_dir=out/mnist_vlm]
     python -m eval.ask --image=path/to/digit.png --out_dir=out/mnist_vlm_cnn   # a run that reads pixels
+    python -m eval.ask --image=a.png --out_dir=out/mnist_all_vlm --task=caption    # `make all TASKS=all`
+    python -m eval.ask --image=a.png --out_dir=out/mnist_all_vlm --question="is it even?"
+    python -m eval.ask --image=a.png --image2=b.png --out_dir=out/mnist_all_vlm --question="what is their sum?"
 
 Any grayscale or colour image of at least 28x28 pixels. Dark digits on a light background are
 inverted to MNIST's white on black; where the picture is transparent, its alpha channel is the
 ink (as drawing tools save a stroke on no background). The ink is then made into a digit the way
 MNIST's were: its box scaled to fit 20x20 (28x28 for Fashion-MNIST's items), centred in 28x28 by its
-centre of mass (load_digit, also the web page's: eval/serve.py).
+centre of mass (load_digit, also the web page's: eval/serve.py). --task=caption writes a caption
+(greedy) and --question asks a question of one picture or two (--image2), the text of a run that
+learnt captions and questions (data/mnist_vlm/grounded.py); its templates answer best.
 """
 import numpy as np
 import torch
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.mnist_vlm.format import letters
+from data.mnist_vlm.decode import complete
+from data.mnist_vlm.format import encode, letters
+from data.mnist_vlm.grounded import CAPTION, QUESTION
 from data.mnist_vlm.tasks import READ
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
 image = ''  # path of a PNG or JPEG of one digit
+image2 = ''  # a second picture, for a question about two ('what is their sum?')
+task = 'read'  # 'read' (the likeliest label), 'caption' (greedy), or 'question' (set by --question)
+question = ''  # a question to answer about the picture(s), e.g. 'is it more than 4?'
 out_dir = RUN_DIR
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -96,12 +106,33 @@ def load_digit(source, name=None, max_pixels=MAX_PIXELS, dataset='mnist'):
     return mnist_style(ink, BOXES[dataset])
 
 
+def grounded_answer(vlm, digit):
+    """A caption of the picture, or the answer to --question about it (and --image2), by greedy decoding."""
+    name = QUESTION.name if question else CAPTION.name
+    if name not in vlm.meta['tasks']:
+        raise SystemExit(f"error: {out_dir} was not trained on {name}s (its tasks: {', '.join(vlm.meta['tasks'])}); "
+                         "train one with `make all TASKS=all`")
+    shown = [digit] + ([load_digit(image2, dataset=vlm.meta['dataset'])] if image2 else [])
+    codes = [letters(c, vlm.meta) for c in vlm.encode(np.stack(shown))]
+    prompt = QUESTION.prompt(codes, question.strip()) if question else CAPTION.prompt(codes[0])
+    if len(prompt) >= vlm.meta['seq_len']:
+        raise SystemExit(f"error: --question is {len(prompt) - len(QUESTION.prompt(codes, ''))} characters; with its "
+                         f"pictures a record holds {vlm.meta['seq_len']}: ask a shorter one, like 'is it even?'")
+    said = complete(vlm.gpt, [encode(prompt, vlm.meta['stoi'])], vlm.meta, vlm.meta['seq_len'] - len(prompt),
+                    device=vlm.device)[0]
+    return said if said is not None else "(no answer ended by '.' within the record length; it wrote past it)"
+
+
 def main():
     configure(globals())
     if not image:
         raise SystemExit("error: pass the picture to read: python -m eval.ask --image=path/to/digit.png")
+    if task not in ('read', 'caption', 'question'):
+        raise SystemExit(f"error: --task={task!r}; use read, caption or question")
     vlm = VLM.load(out_dir, device=pick_device(device))
     digit = load_digit(image, dataset=vlm.meta['dataset'])
+    if question or task != 'read':
+        return print(grounded_answer(vlm, digit))
     codes = vlm.encode(digit[None])
     scores = READ.answer_scores(vlm.gpt, vlm.reading_input(digit[None]), vlm.meta, device=vlm.device)
     probs = torch.softmax(scores[0], 0)  # over the ten labels only: constrained decoding

@@ -31,8 +31,8 @@ from common.configurator import configure
 from common.files import write_json
 from common.runtime import pick_device, resources
 from data.mnist_vlm.tasks import READ, TEXT
-from nanogpt.dataloader import (add_text_rows, load_records, load_text_ids, make_targets, step_indices,
-                                weighted_loss)
+from nanogpt.dataloader import (add_text_rows, answer_mask, load_layout, load_records, load_text_ids, make_targets,
+                                step_indices, weighted_loss)
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vision import pixel_draws, see_pixels, with_encoder
 from nanogpt.vlm import RUN_DIR, VLM
@@ -100,10 +100,12 @@ def time_training(cfg, vlm, dev, n_steps, plain):
             return x.to(dev), y.to(dev), None, int(((y != pad_id) & ~starts).sum()), {}
     else:
         records = load_records(vlm.data_dir, 'train', seq_len)
-        targets, answer = make_targets(records, pad_id), READ.answer_mask(records, meta)
+        layout = load_layout(vlm.data_dir, 'train', len(records))
+        targets = make_targets(records, pad_id)
+        answer = answer_mask(layout, seq_len, [t.weighted for t in vlm.tasks])
         if image_input != 'letters':
             images = np.load(os.path.join(vlm.data_dir, 'train_images.npy'), mmap_mode='r')
-            rows = READ.rows(records, meta)
+            rows = layout[:, 0] == meta['tasks'].index(READ.name)
         n_text = round(B * cfg.get('text_share', 0.0))  # as nanogpt/train.py mixes text in
         text = load_text_ids(vlm.data_dir, 'train') if n_text else None
 

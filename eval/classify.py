@@ -16,7 +16,8 @@ from common.configurator import configure
 from common.files import write_json
 from common.pictures import confusion_heatmap, plot_trail
 from common.runtime import pick_device
-from data.mnist_vlm.tasks import READ, wilson_interval
+from common.stats import wilson_interval
+from data.mnist_vlm.tasks import READ
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
@@ -57,7 +58,7 @@ def report_section(vlm, ev):
     res['seconds'] = time.time() - t0
     res['image_input'] = vlm.image_input
     res['majority_baseline'] = float(np.bincount(ev.labels).max() / len(ev.labels))  # what answers without looking
-    print_result(res, f"test ({vlm.out_dir}/ckpt.pt)")
+    print_result(res, f"{ev.config.get('split', 'test')} ({vlm.out_dir}/ckpt.pt)")
     res['trail'] = accuracy_trail(vlm, ev.seen, ev.labels, known={vlm.ckpt['iter_num']: res['correct']})
     plot_trail(res['trail'], os.path.join(ev.eval_dir, 'accuracy_vs_iter.png'))
     confusion_heatmap(res['confusion'], os.path.join(ev.eval_dir, 'confusion.png'))

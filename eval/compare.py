@@ -24,7 +24,8 @@ from common.configurator import configure
 from common.files import write_json
 from common.pictures import plot_curves
 from common.runtime import pick_device
-from data.mnist_vlm.tasks import GUIDANCE, READ
+from data.mnist_vlm.decode import GUIDANCE
+from data.mnist_vlm.tasks import READ
 from eval.generate import scored_draw
 from eval.judge import JUDGE_CKPT
 from eval.scores import real_digits

@@ -2,22 +2,28 @@
 
     python -m eval.draw --digit=7 --n=16 --out=sevens.png [--guidance=0] [--temperature=0.7]
     python -m eval.draw --out_dir=out/fashion_mnist_vlm --word="ankle boot" --out=boots.png
+    python -m eval.draw --out_dir=out/mnist_all_vlm --caption="a small thick two, tilted right" --out=twos.png
 
 Prompts 'number:7, image:' (or 'word:ankle boot, image:': --word names a label of a run trained
 with words, --digit its index 0-9 in any run), samples the image letters (constrained to the image alphabet,
-with classifier-free guidance unless --guidance=0) and decodes them with the run's VQ-VAE.
+with classifier-free guidance unless --guidance=0) and decodes them with the run's VQ-VAE. --caption
+prompts 'caption: <caption>, image:' instead (a run trained to draw from captions, `make all TASKS=all`):
+any words of its vocabulary, best its own (data/mnist_vlm/grounded.py).
 """
 import numpy as np
 
 from common.configurator import configure
 from common.pictures import save_grid
 from common.runtime import pick_device
-from data.mnist_vlm.tasks import GUIDANCE
+from data.mnist_vlm.decode import GUIDANCE, draw_letters
+from data.mnist_vlm.format import encode
+from data.mnist_vlm.grounded import CAPTION_DRAW
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
 digit = 7
 word = ''  # a label of the run, e.g. 'seven' or 'ankle boot'; '' draws `digit`
+caption = ''  # a caption to draw from, e.g. 'a small thick two, tilted right'; '' draws a label
 n = 16  # images to draw
 out = 'digits.png'
 temperature = 1.0
@@ -35,11 +41,20 @@ def main():
     if word and word not in vlm.meta['labels']:
         raise SystemExit(f"error: --word={word!r} is not a label of {out_dir}; use one of "
                          f"{', '.join(vlm.meta['labels'])}")
-    label = vlm.meta['labels'].index(word) if word else digit
-    _, images, ok = vlm.draw(np.full(n, label), temperature=temperature, top_k=top_k or None, guidance=guidance,
-                             seed=seed)
+    sampling = dict(temperature=temperature, top_k=top_k or None, guidance=guidance, seed=seed)
+    if caption:
+        if CAPTION_DRAW.name not in vlm.meta['tasks']:
+            raise SystemExit(f"error: {out_dir} was not trained to draw from captions (its tasks: "
+                             f"{', '.join(vlm.meta['tasks'])}); train one with `make all TASKS=all`")
+        prompt = encode(CAPTION_DRAW.prompt(caption), vlm.meta['stoi'])
+        images, ok = vlm.decode(draw_letters(vlm.gpt, [prompt] * n, vlm.meta, device=vlm.device, **sampling))
+        what = repr(caption)
+    else:
+        label = vlm.meta['labels'].index(word) if word else digit
+        _, images, ok = vlm.draw(np.full(n, label), **sampling)
+        what = vlm.meta['labels'][label]
     save_grid(images, max(1, int(np.sqrt(n))), out)
-    print(f"drew {n} x {vlm.meta['labels'][label]} ({ok.mean():.0%} well formed) -> {out}")
+    print(f"drew {n} x {what} ({ok.mean():.0%} well formed) -> {out}")
 
 
 if __name__ == '__main__':

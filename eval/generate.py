@@ -17,7 +17,7 @@ from common.configurator import configure
 from common.files import atomic_write, write_json
 from common.pictures import save_grid, side_by_side, tile
 from common.runtime import pick_device
-from data.mnist_vlm.tasks import GUIDANCE
+from data.mnist_vlm.decode import GUIDANCE
 from eval.judge import JUDGE_CKPT
 from eval.scores import generation_scores
 from nanogpt.vlm import RUN_DIR, VLM

@@ -1,6 +1,7 @@
 """`make eval`: every measure of a trained run, in one report.
 
     python -m eval.report [--out_dir=out/mnist_vlm] [--judge_ckpt=out/judge/ckpt.pt] [--n_per_digit=100]
+    python -m eval.report --out_dir=out/mnist_all_vlm --split=val    # the validation images, into eval_val/
 
 Runs the evaluation of each task the run was trained on (meta.json's task list; SECTIONS maps a
 task to its report section, reading in eval/classify.py under 'classification' in results.json,
@@ -17,8 +18,8 @@ from common.configurator import configure
 from common.files import write_json, write_text
 from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
-from data.mnist_vlm.tasks import GUIDANCE
-from eval import classify, generate
+from data.mnist_vlm.decode import GUIDANCE
+from eval import classify, generate, grounded
 from eval.judge import JUDGE_CKPT
 from eval.scores import judge_reads, real_digits, real_floor, reconstruction_ceiling
 from nanogpt.vlm import RUN_DIR, VLM
@@ -33,9 +34,12 @@ guidance = GUIDANCE  # a third scored draw: `temperature` with classifier-free g
 top_k = 0
 seed = 1337
 device = 'auto'
+split = 'test'  # 'val': the same report on the validation images, into eval_val/, for choosing a recipe
 # -----------------------------------------------------------------------------
 # each task's section and the key its results go under in results.json (the names the report has always used)
-SECTIONS = {'read': ('classification', classify.report_section), 'draw': ('generation', generate.report_section)}
+SECTIONS = {'read': ('classification', classify.report_section), 'draw': ('generation', generate.report_section),
+            'caption': ('caption', grounded.caption_section), 'caption_draw': ('caption_draw', grounded.caption_draw_section),
+            'question': ('question', grounded.question_section)}
 
 
 def text_section(vlm, ev):
@@ -46,6 +50,34 @@ def text_section(vlm, ev):
         f"## Text ({vlm.meta['text']['name']}, mixed in)", "",
         f"Bits per character on all {vlm.meta['text']['val_tokens']:,} held-out characters (the last 10%), in "
         f"windows of {vlm.meta['seq_len']}: {bpc:.4f}.", ""]
+
+
+def task_rows(r):
+    """The report's first table: one row per task the run learnt, its headline score beside what answers
+    without looking (the commonest answer, or the judge's chance)."""
+    rows = []
+    if 'classification' in r:
+        c = r['classification']
+        rows.append(f"| read | accuracy | {c['accuracy']:.4f} | {c['majority_baseline']:.4f} (commonest label) |")
+    if 'generation' in r:
+        rows.append(f"| draw | judged as prompted, guided | {r['generation']['guided']['judge_accuracy']:.4f} | 0.10 |")
+    if 'caption' in r:
+        c = r['caption']
+        rows.append(f"| caption | label / exact match | {c['label_accuracy']:.4f} / {c['exact_match']:.4f} | "
+                    f"{c['label_majority_baseline']:.4f} / - |")
+        rows += [f"| caption: {a} | accuracy | {x['accuracy']:.4f} | {x['blind_accuracy']:.4f} (commonest level) |"
+                 for a, x in c['attributes'].items()]
+    if 'caption_draw' in r:
+        g = r['caption_draw']['guided']
+        rows.append(f"| caption_draw | label judged as asked, guided | {g['label_accuracy']:.4f} | 0.10 |")
+        rows += [f"| caption_draw: {a} | as asked | {x['agreement']:.4f} | {x['random_agreement']:.4f} (random "
+                 "request) |" for a, x in g['attributes'].items()]
+    rows += [f"| question: {q} | exact match | {x['accuracy']:.4f} | {x['blind_accuracy']:.4f} (commonest answer) |"
+             for q, x in r.get('question', {}).items()]
+    if r.get('text'):
+        rows.append(f"| text ({r['text']['name']}) | bits per character, held out | {r['text']['bits_per_char']:.4f} "
+                    "| - |")
+    return ["## Tasks", "", "| task | measure | model | without looking |", "|---|---|---|---|", *rows, ""]
 
 
 def machine():
@@ -60,8 +92,9 @@ def markdown(r, sections):
         f"# mnist-vlm evaluation: {r['checkpoint']} ({r['data_meta']['dataset']}, labels as "
         f"{r['data_meta']['label_form']})", "",
         f"Machine: {r['machine']}. Checkpoint from iteration {r['iter_num']} ({r['train_seconds']:.0f} s into "
-        f"training); tasks: {', '.join(r['tasks'])}. Judge: {r['judge']['path']} (test accuracy "
+        f"training); tasks: {', '.join(r['tasks'])}; images of the {r['split']} split. Judge: {r['judge']['path']} (test accuracy "
         f"{r['judge']['test_accuracy']:.4f}).", "",
+        *task_rows(r),
         *sections,
         "## The tokenizer", "",
         f"VQ-VAE reconstructions of the test set: judge accuracy {ceil['judge_accuracy']:.4f}, FID "
@@ -74,8 +107,8 @@ def markdown(r, sections):
 def main():
     config = configure(globals())
     vlm = VLM.load(out_dir, device=pick_device(device))
-    ev = real_digits(vlm, judge_ckpt)
-    ev.config, ev.eval_dir = config, os.path.join(out_dir, 'eval')
+    ev = real_digits(vlm, judge_ckpt, split)
+    ev.config, ev.eval_dir = config, os.path.join(out_dir, 'eval' if split == 'test' else f'eval_{split}')
     os.makedirs(ev.eval_dir, exist_ok=True)
     judge_acc = float((judge_reads(ev.judge, ev.real_feats, vlm.device) == ev.test_labels).mean())
     print(f"judge test accuracy {judge_acc:.4f}")
@@ -97,7 +130,7 @@ def main():
     if vlm.meta.get('text'):
         results['text'], lines = text_section(vlm, ev)
         sections += lines
-    report = dict(checkpoint=os.path.join(out_dir, 'ckpt.pt'), iter_num=vlm.ckpt['iter_num'],
+    report = dict(checkpoint=os.path.join(out_dir, 'ckpt.pt'), split=split, iter_num=vlm.ckpt['iter_num'],
                   train_seconds=vlm.ckpt.get('elapsed', float('nan')), machine=machine(), tasks=vlm.meta['tasks'], **results,
                   tokenizer_ceiling=ev.ceiling, real_floor_fid=ev.floor,
                   judge=dict(path=judge_ckpt, test_accuracy=judge_acc), train_config=vlm.ckpt.get('config'),

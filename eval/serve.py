@@ -33,8 +33,9 @@ import torch
 
 from common.configurator import configure
 from common.runtime import pick_device
+from data.mnist_vlm.decode import GUIDANCE
 from data.mnist_vlm.format import letters
-from data.mnist_vlm.tasks import GUIDANCE, READ
+from data.mnist_vlm.tasks import READ
 from eval.ask import load_digit
 from eval.judge import JUDGE_CKPT, load_judge
 from nanogpt.vlm import RUN_DIR, VLM

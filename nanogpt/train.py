@@ -33,8 +33,8 @@ from common.files import atomic_save, file_sha256, load_checkpoint
 from common.runtime import StopSignal, pick_device, run_record
 from data.mnist_vlm.format import load_meta
 from data.mnist_vlm.tasks import READ, TEXT, get_tasks
-from nanogpt.dataloader import (add_text_rows, load_records, load_text_ids, make_targets, step_indices,
-                                weighted_loss)
+from nanogpt.dataloader import (add_text_rows, answer_mask, load_layout, load_records, load_text_ids, make_targets,
+                                parse_mix, step_indices, weighted_loss)
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vision import attach_encoder, check_image_input, pixel_draws, see_pixels, weights, with_encoder
 from nanogpt.vlm import check_data, data_dir_of, load_checked_vqvae, snapshots
@@ -60,7 +60,8 @@ dataset = 'mnist_vlm'  # data/<dataset>/ holds the prepared records (nanoGPT's c
 gradient_accumulation_steps = 1
 batch_size = 128  # records per micro-step; a record is one whole example (block_size = its length - 1)
 val_images = 10000  # validation images read at each evaluation (all of them by default)
-answer_weight = 1.0  # loss weight of the reading task's answer (the digit of 'image:..., number:d.'); others weigh 1
+answer_weight = 1.0  # loss weight of a written answer (reading's digit, a caption, a question's answer); others weigh 1
+task_mix = ''  # share of the records' rows per task, 'read:0.3,caption:0.3,...' (adding up to 1); '': every record alike
 text_share = 0.0  # share of each batch's rows that are windows of the data's text (Shakespeare); 1.0: text only
 # patch: how the GPT sees a reading record's picture (nanogpt/vision.py); drawing always writes letters
 image_input = 'letters'  # 'letters' (the VQ-VAE's, as text), or pixels through 'patches', 'cnn' or 'frozen'
@@ -146,21 +147,29 @@ if text_share and not meta.get('text'):
 n_text = round(batch_size * text_share)
 n_records = batch_size - n_text
 text = {split: load_text_ids(data_dir, split) for split in ('train', 'val')} if meta.get('text') else {}
-reading = READ in get_tasks(meta['tasks']) and n_records > 0
+task_list = get_tasks(meta['tasks'])
+reading = READ in task_list and n_records > 0
 records = {split: load_records(data_dir, split, meta['seq_len']) for split in ('train', 'val')}
 targets = {split: make_targets(r, meta['stoi'][meta['pad_char']]) for split, r in records.items()}
-# patch: the reading answer (the digit after 'number:' in a reading record) is the target answer_weight scales
-answer = {split: READ.answer_mask(r, meta) for split, r in records.items()}
+# patch: each record's task and answer span (prepare's layout): the answers of reading, captions and questions
+# are the targets answer_weight scales
+layout = {split: load_layout(data_dir, split, len(r)) for split, r in records.items()}
+answer = {split: answer_mask(lay, meta['seq_len'], [t.weighted for t in task_list]) for split, lay in layout.items()}
+# patch: the rows of a batch split between the tasks by task_mix's shares
+task_rows = parse_mix(task_mix, meta['tasks'], layout['train'][:, 0])
 val_split = np.load(os.path.join(data_dir, 'val.npz'))
 val_labels = val_split['labels'][:val_images]
 batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every process: each takes its slice
 # patch: a run that reads pixels takes each record's picture from {split}_images.npy, aligned with the records
 if pixels:
+    if not reading:
+        raise SystemExit(f"error: image_input={image_input!r} reads the pictures of reading records, and {data_dir} "
+                         "holds none; train it with image_input='letters'")
     if 'images' not in val_split or not all(os.path.exists(os.path.join(data_dir, f'{s}_images.npy')) for s in records):
         raise SystemExit(f"error: {data_dir} holds no pixels for image_input={image_input!r} (older data); rebuild it "
                          "with `make data`")
     images = {split: np.load(os.path.join(data_dir, f'{split}_images.npy'), mmap_mode='r') for split in records}
-    image_rows = {split: READ.rows(r, meta) for split, r in records.items()}
+    image_rows = {split: lay[:, 0] == meta['tasks'].index(READ.name) for split, lay in layout.items()}
 val_seen = val_split['images'][:val_images] if pixels else val_split['codes'][:val_images]
 
 
@@ -270,6 +279,7 @@ if master_process:
     elif os.path.exists(run_json):
         os.remove(run_json)  # an extended run is not finished until it writes a new one
     mix = f" ({n_text} of every {batch_size} rows are text windows)" if n_text else ''
+    mix += f"; tasks by share {task_mix}" if task_mix else ''
     if pixels:
         parts = ', '.join(f"{k} {v / 1e3:.1f}k" for k, v in raw_model.encoder.counts().items())
         mix += f"; pictures read as pixels through '{image_input}' ({parts}{', frozen' * (image_input == 'frozen')})"
@@ -337,6 +347,7 @@ def prune_snapshots():
 # logging
 if wandb_log and master_process:
     import wandb
+
     # no login must not stop a run: log offline and sync later with `wandb sync`
     mode = 'online' if os.environ.get('WANDB_API_KEY') or wandb.login(prompt=False) else 'offline'
     wandb.init(project=wandb_project, name=wandb_run_name, config=config, mode=mode)
@@ -383,7 +394,8 @@ while True:
 
     # forward backward update, with optional gradient accumulation to simulate larger batch size
     t_step = time.time()
-    ix = step_indices(len(records['train']), n_records, gradient_accumulation_steps, ddp_world_size, batch_gen)
+    ix = step_indices(len(records['train']), n_records, gradient_accumulation_steps, ddp_world_size, batch_gen,
+                      task_rows)
     tx = step_indices(len(text['train']) - meta['seq_len'], n_text, gradient_accumulation_steps, ddp_world_size,
                       batch_gen) if n_text else None
     px = pixel_draws(ix.shape, batch_gen, letters_share, pixel_shift) if pixels else None

@@ -137,9 +137,15 @@ class VLM:
         """One image per label: codes (N, T), uint8 images (N, 28, 28), and which rows are well formed.
         sampling: the keyword options of tasks.Drawing.generate (temperature, top_k, guidance, seed, ...)."""
         codes = DRAW.generate(gpt or self.gpt, labels, self.meta, device=self.device, **sampling)
+        return (codes, *self.decode(codes))
+
+    @torch.no_grad()
+    def decode(self, codes):
+        """Drawn codes (N, T) -> uint8 images (N, 28, 28) by the VQ-VAE, and which rows are well formed (the
+        others, holding a character that is not an image letter, stay black)."""
         ok = (codes >= 0).all(1)
-        images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
+        images = np.zeros((len(codes), 28, 28), dtype=np.uint8)
         if ok.any():
             decoded = self.vq.decode(torch.from_numpy(codes[ok]).to(self.device)).cpu().numpy()
             images[ok] = np.round(decoded * 255).astype(np.uint8)
-        return codes, images, ok
+        return images, ok

@@ -59,6 +59,16 @@ def test_an_image_input_gets_its_config_and_a_run_folder_of_its_own():
     assert p.returncode != 0 and 'unknown IMAGE_INPUT=vit; use letters, patches, cnn or frozen' in p.stderr
 
 
+def test_every_task_gets_its_data_config_and_folders_of_its_own():
+    env = dict(os.environ)
+    p = make('-n', '-B', 'all', 'SETUP=', 'TASKS=all', env=env)
+    assert p.returncode == 0 and 'config/prepare_mnist_all_vlm.py' in p.stdout and '--out_dir=data/mnist_all_vlm' in p.stdout
+    assert 'config/train_mnist_vlm.py config/train_mnist_all_vlm.py' in p.stdout
+    assert '--dataset=mnist_all_vlm --out_dir=out/mnist_all_vlm ' in p.stdout and '--out_dir=out/mnist_all_vlm ' in p.stdout
+    p = make('-n', 'all', 'TASKS=some', env=env)
+    assert p.returncode != 0 and 'unknown TASKS=some; use default (reading and drawing) or all' in p.stderr
+
+
 def test_serve_names_the_run_the_judge_and_the_port(tmp_path):
     env = dict(os.environ)
     p = make('-n', 'serve', 'SETUP=', 'PORT=8765', env=env)

@@ -6,7 +6,8 @@ The images are those the VQ-VAE was trained on (its config's `dataset`: mnist or
 fashion_mnist). Each image becomes the records of the tasks named in `tasks`
 (data/mnist_vlm/tasks.py), its label written as a digit or a word (`labels`).
 Writes {train,val,test}.txt, {train,val,test}.bin (uint16 ids, one record of seq_len
-ids after another), {train,val,test}_images.npy (the 28x28 uint8 picture of each record, in
+ids after another), {train,val,test}_layout.npy (each record's task, as its index in meta.json's
+task list, and where its answer starts and ends: int16 (N, 3)), {train,val,test}_images.npy (the 28x28 uint8 picture of each record, in
 the same order: what a GPT that reads pixels sees, nanogpt/vision.py), {val,test}.npz (token
 ids, labels and pixels of every image, for evaluation)
 and meta.pkl / meta.json (vocabulary, layout, tasks, labels, and the VQ-VAE that wrote
@@ -31,7 +32,10 @@ from common.configurator import configure
 from common.files import atomic_write, file_sha256, write_json
 from common.runtime import run_record
 from data.mnist import load_split, source_files
+from data.attributes import measure, tercile_cuts, to_levels
+from data.mnist_vlm.decode import Sample
 from data.mnist_vlm.format import PAD, letters
+from data.mnist_vlm.grounded import Pool
 from data.mnist_vlm.tasks import build_meta, get_tasks
 from data.shakespeare import load_text, split_text, text_path
 from vqvae.model import load_vqvae
@@ -69,33 +73,40 @@ def augment(images, rng):
     return (out[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-# a split as written: its records (text and ids), the picture of each record (what an encoder reads,
-# nanogpt/vision.py), and the codes, labels and pixels of its real images (for evaluation)
-Split = namedtuple('Split', 'text ids pixels codes labels images')
+# a split as written: its records (text and ids), the task and answer span of each record (layout), the
+# picture of each record (what an encoder reads, nanogpt/vision.py), and the codes, labels and pixels of its
+# real images (for evaluation)
+Split = namedtuple('Split', 'text ids layout pixels codes labels images')
 
 
 def split_records(split, vq, meta, task_list, rng):
-    """The records of one split as text, their ids, and the codes and labels of its real images."""
+    """The records of one split as text, their ids and layout, and the codes and labels of its real images."""
     images, labels = load_split(split, meta['dataset'])
     n_real = len(images)
     if split == 'train' and augment_copies:
         images = np.concatenate([images] + [augment(images, rng) for _ in range(augment_copies)])
         labels = np.tile(labels, augment_copies + 1)
     codes = encode_images(vq, images)
-    copy_tasks = [t for t in task_list if augment_generation or t.name != 'draw']
-    lines, source = [], []
-    for i, (row, label) in enumerate(zip(codes, labels)):
+    levels = to_levels(measure(images, meta['dataset']), meta['attribute_cuts']) if 'attribute_cuts' in meta else {}
+    samples = [Sample(letters(row, meta), int(label), {a: int(v[i]) for a, v in levels.items()})
+               for i, (row, label) in enumerate(zip(codes, labels))]
+    pool = Pool(samples[:n_real])  # the second image of a two-image question is a real one of the same split
+    copy_tasks = [t for t in task_list if augment_generation or t.name not in ('draw', 'caption_draw')]
+    lines, source, layout = [], [], []
+    for i, sample in enumerate(samples):
         chosen = task_list if i < n_real else copy_tasks
         if not both_forms:
             chosen = [chosen[rng.integers(len(chosen))]]
-        image = letters(row, meta)
-        written = [r.ljust(meta['seq_len'], PAD) for t in chosen for r in t.records(image, int(label), meta)]
-        lines += written
-        source += [i] * len(written)
+        for t in chosen:
+            for prompt, answer in t.records(sample, meta, rng=rng, pool=pool):
+                lines.append((prompt + answer + '.').ljust(meta['seq_len'], PAD))
+                layout.append((meta['tasks'].index(t.name), len(prompt), len(prompt) + len(answer)))
+                source.append(i)
     joined = '\n'.join(lines) + '\n'
     ids = np.array([meta['stoi'][ch] for ch in joined.replace('\n', '')], dtype=np.uint16)
     print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
-    return Split(joined, ids, images[source], codes[:n_real], labels[:n_real], images[:n_real])
+    return Split(joined, ids, np.array(layout, dtype=np.int16), images[source], codes[:n_real], labels[:n_real],
+                 images[:n_real])
 
 
 def main():
@@ -105,6 +116,8 @@ def main():
     corpus = load_text(text) if text else ''
     meta = build_meta(tasks, vq.config.num_codes, vq.config.tokens_per_image, dataset=vq.dataset, labels=labels,
                       text=corpus)
+    if 'attributes' in meta:  # captions: each attribute's levels cut at its terciles
+        meta['attribute_cuts'] = tercile_cuts(measure(load_split('train', meta['dataset'])[0], meta['dataset']))
     rng = np.random.default_rng(seed)
     # everything is read and computed before a file is touched: bad input leaves the old data whole
     splits = {split: split_records(split, vq, meta, task_list, rng) for split in ('train', 'val', 'test')}
@@ -119,6 +132,7 @@ def main():
         atomic_write(os.path.join(out_dir, f'{split}.txt'), lambda f: f.write(sp.text.encode('utf-8')))
         atomic_write(os.path.join(out_dir, f'{split}.bin'), lambda f: f.write(sp.ids.tobytes()))
         atomic_write(os.path.join(out_dir, f'{split}_images.npy'), lambda f: np.save(f, sp.pixels))
+        atomic_write(os.path.join(out_dir, f'{split}_layout.npy'), lambda f: np.save(f, sp.layout))
         if split != 'train':
             atomic_write(os.path.join(out_dir, f'{split}.npz'), lambda f: np.savez(
                 f, codes=sp.codes.astype(np.uint16), labels=sp.labels, images=sp.images))

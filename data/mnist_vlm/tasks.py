@@ -4,44 +4,31 @@
     draw: number:5, image:ĆƚĘƭǍƁŉǤŠťǫǓĝǁŅĈ.       the answer is the sixteen image letters
     read: image:ĆƚĘƭǍƁŉǤŠťǫǓĝǁŅĈ, word:ankle boot.  labels as words (prepare's labels='words')
     draw: word:five, image:ĆƚĘƭǍƁŉǤŠťǫǓĝǁŅĈ.
+    caption, caption_draw, question: grounded captions and questions (data/mnist_vlm/grounded.py)
 
 The labels are the ten strings meta.json lists: the digits, or the dataset's words
-(data/mnist.py). A task is an object with a `name` and `records(letters, label, meta)`, its
-training lines, plus
-what its evaluation needs: prompts, batched decoding (the model is passed in, anything called
-like nanogpt's GPT), parsing and a score. prepare.py writes the records of the tasks its config
-names and lists them in meta.json; training and `make eval` run what meta.json lists. Adding a
-task: a class here, an entry in TASKS, and its report section in eval/.
+(data/mnist.py). A task is an object with a `name`, `records(sample, meta, rng=, pool=)`: its
+training records about one image as (prompt, answer) pairs (a record is prompt + answer + '.'),
+`weighted` (whether answer_weight scales its answer in the loss) and `texts(meta)`: every record it
+can write about placeholder letters (the vocabulary and record length come from them); plus what its
+evaluation needs: prompts, batched decoding (the model is passed in, anything called like
+nanogpt's GPT), parsing and a score. prepare.py writes the records of the tasks its config names
+and lists them in meta.json; training and `make eval` run what meta.json lists. Adding a task: a
+class, an entry in TASKS, and its report section in eval/.
 """
 import math
 
 import numpy as np
 import torch
 
+from data.attributes import attributes_of
 from data.mnist import label_words
-from data.mnist_vlm.format import check_text, encode, image_ids, make_meta
+from data.mnist_vlm.decode import IMAGE_PREFIX, complete, draw_letters, label_accuracy, placeholder
+from data.mnist_vlm.format import check_text, encode, image_alphabet, image_ids, make_meta
+from data.mnist_vlm.grounded import CAPTION, CAPTION_DRAW, QUESTION
 
 DIGITS = '0123456789'
 LABEL_KEYS = {'digits': 'number', 'words': 'word'}  # how each form of the labels is introduced in a record
-GUIDANCE = 1.0  # classifier-free guidance weight of drawing: the one default of every script that draws
-
-
-def wilson_interval(k, n, z=1.96):
-    """95% confidence interval of a proportion k/n (Wilson score; sound near 0 and 1)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def label_accuracy(pred, labels):
-    """Accuracy with its 95% CI and accuracy per digit, of predicted digits against the truth."""
-    n, k = len(labels), int((pred == labels).sum())
-    lo, hi = wilson_interval(k, n)
-    per_digit = [float((pred[labels == d] == d).mean()) if (labels == d).any() else float('nan') for d in range(10)]
-    return dict(n=n, correct=k, accuracy=k / max(1, n), ci95=[lo, hi], per_digit=per_digit)
 
 
 def image_input_of(model):
@@ -56,13 +43,17 @@ class Reading:
     `images` are what the model reads: image codes (N, T), or uint8 pixels (N, 28, 28) for a model
     that reads pixels."""
     name = 'read'
-    prefix = 'image:'
+    prefix = IMAGE_PREFIX
+    weighted = True
 
     def question(self, meta):
         return f", {meta['label_key']}:"
 
-    def records(self, image, label, meta):
-        return [f"{self.prefix}{image}{self.question(meta)}{meta['labels'][label]}."]
+    def records(self, sample, meta, rng=None, pool=None):
+        return [(f"{self.prefix}{sample.letters}{self.question(meta)}", meta['labels'][sample.label])]
+
+    def texts(self, meta):
+        return [p + a + '.' for d in range(10) for p, a in self.records(placeholder(meta, d), meta)]
 
     def prompt_ids(self, codes, meta):
         """Image codes (N, T) -> prompt ids 'image:<letters>, number:' (N, P)."""
@@ -79,25 +70,9 @@ class Reading:
         placeholders = np.zeros((len(images), meta['tokens_per_image']), dtype=np.int64)
         return torch.from_numpy(self.prompt_ids(placeholders, meta)), torch.from_numpy(np.asarray(images))
 
-    def rows(self, records, meta):
-        """Which of the records (N, L) are reading records (they open with 'image:')."""
-        head = torch.tensor(encode(self.prefix, meta['stoi']))
-        return (records[:, :len(head)] == head).all(1)
-
     def image_targets(self, meta):
         """The next-token targets of a reading record that are its image letters (a slice)."""
         return slice(len(self.prefix) - 1, len(self.prefix) - 1 + meta['tokens_per_image'])
-
-    def answer_mask(self, records, meta):
-        """Which next-token targets (N, L-1) of whole records (N, L) are a reading answer: the label's
-        characters, up to the '.' that ends it."""
-        mine = self.rows(records, meta)
-        start = len(self.prefix) + meta['tokens_per_image'] + len(self.question(meta))
-        tail = records[:, start:]
-        before_dot = (tail == meta['stoi']['.']).long().cumsum(1) == 0
-        mask = torch.zeros(records.shape[0], records.shape[1] - 1, dtype=torch.bool)
-        mask[:, start - 1:] = before_dot & mine[:, None]  # target t is the character at t + 1
-        return mask
 
     @torch.no_grad()
     def answer_scores(self, model, images, meta, *, device='cpu', batch_size=2000):
@@ -130,19 +105,10 @@ class Reading:
     def predict(self, model, images, meta, *, device='cpu'):
         return self.parse(self.answer_scores(model, images, meta, device=device))
 
-    @torch.no_grad()
-    def free_answers(self, model, images, meta, *, device='cpu', batch_size=2000):
+    def free_answers(self, model, images, meta, *, device='cpu'):
         """What greedy decoding writes after each prompt, unconstrained, up to the '.' that ends an answer."""
-        steps = max(len(a) for a in meta['labels']) + 1
         prompts, pixels = self.prompts(model, images, meta)
-        answers = []
-        for i in range(0, len(prompts), batch_size):
-            p = prompts[i:i + batch_size].to(device)
-            seen = {} if pixels is None else dict(images=pixels[i:i + batch_size].to(device))
-            seq = model.generate(p, steps, temperature=0, **seen)[:, p.shape[1]:].cpu().tolist()
-            answers += [''.join(meta['itos'][t] for t in row).split('.')[0] if meta['stoi']['.'] in row else None
-                        for row in seq]
-        return answers
+        return complete(model, prompts, meta, max(len(a) for a in meta['labels']) + 1, pixels=pixels, device=device)
 
     def score(self, pred, labels):
         """Accuracy, CI, per-label accuracy, confusion matrix and the commonest confusions."""
@@ -165,47 +131,25 @@ class Drawing:
     """Draw an image: the image letters after 'number:d, image:', decoded by the VQ-VAE and read by a judge."""
     name = 'draw'
     question = ', image:'
+    weighted = False
 
     def prefix(self, meta):
         return f"{meta['label_key']}:"
 
-    def records(self, image, label, meta):
-        return [f"{self.prefix(meta)}{meta['labels'][label]}{self.question}{image}."]
+    def records(self, sample, meta, rng=None, pool=None):
+        return [(f"{self.prefix(meta)}{meta['labels'][sample.label]}{self.question}", sample.letters)]
+
+    def texts(self, meta):
+        return [p + a + '.' for d in range(10) for p, a in self.records(placeholder(meta, d), meta)]
 
     def prompt_ids(self, labels, meta):
         """Label indices (N,) -> prompt ids 'number:<d>, image:', a list of N rows (words differ in length)."""
         return [encode(f"{self.prefix(meta)}{meta['labels'][d]}{self.question}", meta['stoi']) for d in labels]
 
-    @torch.no_grad()
-    def generate(self, model, labels, meta, *, device='cpu', temperature=1.0, top_k=None, guidance=GUIDANCE,
-                 constrained=True, seed=None, use_cache=True, batch_size=1000):
+    def generate(self, model, labels, meta, **sampling):
         """One image per label: codes (N, T), -1 where the model wrote a character that is not an image letter.
-
-        guidance > 0 steers 'number:d, image:' away from the model's unconditional image stream,
-        'image:' continued, which it learned from the reading form (classifier-free guidance
-        without extra training). constrained=True masks every character but the image letters.
-        Prompts of one length are decoded together (all of them, for digits).
-        """
-        T = meta['tokens_per_image']
-        img = torch.tensor(image_ids(meta))
-        mask = torch.zeros(meta['vocab_size'], dtype=torch.bool)
-        mask[img] = True
-        to_code = torch.full((meta['vocab_size'],), -1, dtype=torch.long)
-        to_code[img] = torch.arange(len(img))
-        gen = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
-        rows = self.prompt_ids(labels, meta)
-        free = torch.tensor([encode(READ.prefix, meta['stoi'])], device=device)
-        codes = np.zeros((len(rows), T), dtype=np.int64)
-        for length in sorted({len(r) for r in rows}):
-            which = np.array([i for i, r in enumerate(rows) if len(r) == length])
-            for i in range(0, len(which), batch_size):
-                idx = which[i:i + batch_size]
-                p = torch.tensor([rows[j] for j in idx], device=device)
-                seq = model.generate(p, T, temperature=temperature, top_k=top_k, use_cache=use_cache, generator=gen,
-                                     allowed=(lambda step: mask) if constrained else None,
-                                     guidance=guidance, uncond=free.expand(len(p), -1) if guidance else None)
-                codes[idx] = to_code[seq[:, length:].cpu()].numpy()
-        return codes
+        sampling: draw_letters' options (temperature, top_k, guidance, constrained, seed, ...)."""
+        return draw_letters(model, self.prompt_ids(labels, meta), meta, **sampling)
 
     def score(self, judged, labels):
         """How often the judge reads the prompted label in the drawn images, overall and per label."""
@@ -214,7 +158,7 @@ class Drawing:
 
 
 READ, DRAW = Reading(), Drawing()
-TASKS = {t.name: t for t in (READ, DRAW)}
+TASKS = {t.name: t for t in (READ, DRAW, CAPTION, CAPTION_DRAW, QUESTION)}
 
 
 def get_tasks(names):
@@ -236,13 +180,19 @@ def label_strings(dataset, form):
 def build_meta(names, num_codes, tokens_per_image, *, dataset='mnist', labels='digits', text=''):
     """The vocabulary and record length of a dataset holding these tasks' records (and `text`, mixed in)."""
     tasks = get_tasks(names)
-    form = dict(labels=label_strings(dataset, labels), label_key=LABEL_KEYS[labels])
-    task_text = ''.join(r for t in tasks for d in range(10) for r in t.records('', d, form))
-    meta = make_meta(task_text + text, 0, num_codes, tokens_per_image)
-    check_text(task_text, meta['image_alphabet'], 'the labels')
-    check_text(text, meta['image_alphabet'], 'the text to mix in')
-    seq_len = max(len(r) for t in tasks for d in range(10) for r in t.records('A' * tokens_per_image, d, form))
-    return dict(meta, **form, seq_len=seq_len, dataset=dataset, label_form=labels, tasks=[t.name for t in tasks])
+    form = dict(labels=label_strings(dataset, labels), label_key=LABEL_KEYS[labels], label_words=label_words(dataset),
+                attributes=list(attributes_of(dataset)), dataset=dataset)
+    alphabet = image_alphabet(num_codes)
+    texts = [r for t in tasks for r in t.texts(dict(form, image_alphabet=alphabet, tokens_per_image=tokens_per_image))]
+    task_chars = ''.join(sorted(set(''.join(texts)) - {alphabet[0]}))
+    meta = make_meta(task_chars + text, 0, num_codes, tokens_per_image)
+    check_text(task_chars, alphabet, 'the labels and task templates')
+    check_text(text, alphabet, 'the text to mix in')
+    # the keys only some tasks read (attributes, label words) are kept only where they are read: the meta.json of
+    # reading and drawing alone stays as it was, and so do the checkpoints that recorded its SHA-256
+    extra = {k: form[k] for t in tasks for k in getattr(t, 'meta_keys', ())}
+    return dict(meta, labels=form['labels'], label_key=form['label_key'], **extra, dataset=dataset,
+                seq_len=max(len(r) for r in texts), label_form=labels, tasks=[t.name for t in tasks])
 
 
 class Text:

@@ -1,10 +1,15 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from common.stats import wilson_interval
+from data.mnist_vlm.decode import Sample
 from data.mnist_vlm.format import PAD
-from data.mnist_vlm.tasks import DRAW, READ, TASKS, TEXT, build_meta, get_tasks, wilson_interval
+from data.mnist_vlm.grounded import Pool
+from data.mnist_vlm.tasks import DRAW, READ, TASKS, TEXT, build_meta, get_tasks
+from nanogpt.dataloader import answer_mask
 from nanogpt.model import GPT, GPTConfig
 
 SHAKESPEARE_CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -40,13 +45,15 @@ def test_meta_holds_every_task_character_and_prompts_line_up():
             get_tasks(bad)
 
 
-def test_the_answer_weight_marks_the_reading_answer_only():
+def test_the_answer_weight_marks_written_answers_only():
     for labels, answer in (('digits', '7'), ('words', 'seven')):
         meta = build_meta('read,draw', 26, 4, labels=labels)
         image = meta['image_alphabet'][:4]
-        lines = READ.records(image, 7, meta) + DRAW.records(image, 3, meta) + READ.records(image, 1, meta)
-        records = torch.tensor([[meta['stoi'][c] for c in line.ljust(meta['seq_len'], PAD)] for line in lines])
-        mask = READ.answer_mask(records, meta)
+        pairs = [(t, p, a) for t, d in ((READ, 7), (DRAW, 3), (READ, 1)) for p, a in t.records(Sample(image, d), meta)]
+        records = torch.tensor([[meta['stoi'][c] for c in (p + a + '.').ljust(meta['seq_len'], PAD)]
+                                for _, p, a in pairs])
+        layout = torch.tensor([[meta['tasks'].index(t.name), len(p), len(p) + len(a)] for t, p, a in pairs])
+        mask = answer_mask(layout, meta['seq_len'], [t.weighted for t in get_tasks(meta['tasks'])])
         assert mask.shape == (3, meta['seq_len'] - 1)
         # the targets marked in a reading record are its answer; the drawing record's given label is not marked
         assert text(records[0, 1:][mask[0]], meta) == answer and not mask[1].any()
@@ -93,9 +100,15 @@ def test_constrained_decoding_is_well_formed_even_untrained():
 
 def test_every_task_writes_records_in_its_vocabulary():
     meta = build_meta(','.join(TASKS), 256, 16)
+    meta['attribute_cuts'] = {a: [1.0, 2.0] for a in meta['attributes']}
+    rng = np.random.default_rng(0)
+    samples = [Sample(meta['image_alphabet'][200 + d:216 + d], d, {a: d % 3 for a in meta['attributes']})
+               for d in range(10)]
     for task in TASKS.values():
-        for line in task.records(meta['image_alphabet'][200:216], 5, meta):
-            assert len(line) <= meta['seq_len'] and set(line) <= set(meta['stoi'])
+        for _ in range(20):
+            for p, a in task.records(samples[5], meta, rng=rng, pool=Pool(samples)):
+                line = p + a + '.'
+                assert len(line) <= meta['seq_len'] and set(line) <= set(meta['stoi'])
 
 
 @settings(max_examples=60, deadline=None)
@@ -107,7 +120,7 @@ def test_image_and_text_can_always_be_told_apart(codes, label, dataset, labels):
     assert not set(SHAKESPEARE_CHARS + PAD + ''.join(meta['labels'])) & set(meta['image_alphabet'])
     image = ''.join(meta['image_alphabet'][c] for c in codes)
     for task in (READ, DRAW):
-        line = task.records(image, label, meta)[0]
+        line = ''.join(task.records(Sample(image, label), meta)[0]) + '.'
         in_image = [c in meta['image_alphabet'] for c in line]
         start = line.index(image)
         assert in_image == [start <= i < start + 16 for i in range(len(line))]

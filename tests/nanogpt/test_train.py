@@ -1,12 +1,14 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt.dataloader import make_targets, step_indices, weighted_loss
+from nanogpt.dataloader import make_targets, parse_mix, step_indices, weighted_loss
 from tests.conftest import ROOT, run
 
 NANOGPT_CKPT_KEYS = {'model', 'optimizer', 'model_args', 'iter_num', 'best_val_loss', 'config'}
@@ -32,6 +34,24 @@ def test_processes_split_the_records_one_process_sees():
     one = step_indices(1000, 8, 2, 1, torch.Generator().manual_seed(3))
     two = step_indices(1000, 8, 1, 2, torch.Generator().manual_seed(3))
     assert torch.equal(one[0, 0], two[0, 0]) and torch.equal(one[0, 1], two[1, 0])
+
+
+def test_a_task_mix_draws_rows_by_its_shares_and_bad_mixes_are_one_line():
+    tasks = ['read', 'draw', 'caption']
+    record_tasks = torch.tensor([0] * 700 + [1] * 200 + [2] * 100)
+    mix = parse_mix('read:0.2, draw:0.3,caption:0.5', tasks, record_tasks)
+    ix = step_indices(len(record_tasks), 4000, 1, 1, torch.Generator().manual_seed(0), mix).flatten()
+    share = torch.bincount(record_tasks[ix], minlength=3) / len(ix)
+    assert torch.allclose(share, torch.tensor([0.2, 0.3, 0.5]), atol=0.03)
+    assert len(set(ix[record_tasks[ix] == 2].tolist())) > 90  # every record of a task can be drawn
+    again = step_indices(len(record_tasks), 4000, 1, 1, torch.Generator().manual_seed(0), mix).flatten()
+    assert torch.equal(ix, again) and parse_mix('', tasks, record_tasks) is None
+    for bad, says in (('read:0.5,draw:0.4', 'add up to 0.9'), ('read:0.5,speak:0.5', "names ['speak']"),
+                      ('read:half', 'not task:share'), ('read:1.5,draw:-0.5', 'add up to 1')):
+        with pytest.raises(SystemExit, match=re.escape(says)):
+            parse_mix(bad, tasks, record_tasks)
+    with pytest.raises(SystemExit, match='no training records'):
+        parse_mix('read:0.5,caption:0.5', tasks, torch.tensor([0, 1]))
 
 
 def test_answer_weight_scales_only_the_marked_targets():

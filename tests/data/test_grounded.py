@@ -1,0 +1,87 @@
+"""Grounded captions and questions: every caption parses back to its facts, whatever the phrasing; every
+question's answer follows from the labels; the blind answer is the commonest one."""
+import numpy as np
+import pytest
+import torch
+
+from data.attributes import LEVELS
+from data.mnist_vlm.decode import Sample
+from data.mnist_vlm.grounded import CAPTION, CAPTION_DRAW, PHRASINGS, QUESTION, QUESTIONS, Pool, find_one
+from data.mnist_vlm.tasks import build_meta
+from nanogpt.model import GPT, GPTConfig
+
+
+def meta_of(dataset='mnist'):
+    return build_meta('read,draw,caption,caption_draw,question', 256, 16, dataset=dataset)
+
+
+@pytest.mark.parametrize('dataset', ['mnist', 'fashion_mnist'])
+def test_every_caption_parses_back_to_its_label_and_levels(dataset):
+    meta = meta_of(dataset)
+    seen = set()
+    for label, attrs, k in CAPTION.every_caption(meta):
+        caption = CAPTION.caption(label, attrs, meta, k)
+        assert CAPTION.parse(caption, meta) == (label, attrs), caption
+        seen.add(caption)
+    assert len(seen) == 10 * 27 * len(PHRASINGS)  # no two facts share a caption
+
+
+def test_words_are_found_only_whole_and_once():
+    assert find_one('a large regular T-shirt/top, upright', ['T-shirt/top', 'shirt']) == 0
+    assert find_one('a large regular shirt, upright', ['T-shirt/top', 'shirt']) == 1
+    assert find_one('a thin thick seven', LEVELS['thickness']) == -1  # said twice: not an answer
+    assert find_one(None, LEVELS['size']) == -1
+
+
+def test_captions_are_scored_against_the_measured_levels_and_the_blind_level():
+    meta = meta_of()
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(block_size=meta['seq_len'], vocab_size=meta['vocab_size'], n_layer=1, n_head=1,
+                          n_embd=8)).eval()
+    codes = np.random.default_rng(0).integers(0, 256, (6, 16))
+    labels = np.arange(6)
+    levels = {a: np.arange(6) % 3 for a in meta['attributes']}
+    res = CAPTION.evaluate(model, codes, labels, levels, meta, blind={a: 0 for a in meta['attributes']})
+    assert res['n'] == 6 and 0 <= res['label_accuracy'] <= 1 and res['exact_match'] <= res['label_accuracy']
+    assert all(r['blind_accuracy'] == pytest.approx(1 / 3) for r in res['attributes'].values())
+
+
+def test_a_drawn_caption_is_scored_against_the_request_and_a_shuffled_one():
+    asked = {'size': np.array([0, 1, 2, 0, 1, 2])}
+    measured = {'size': np.array([0, 1, 2, 0, 1, 2])}
+    res = CAPTION_DRAW.score(np.arange(6), np.arange(6), asked, measured, np.random.default_rng(0))
+    assert res['label_accuracy'] == 1.0 and res['attributes']['size']['agreement'] == 1.0
+    assert res['attributes']['size']['random_agreement'] < 1.0
+
+
+def test_questions_answer_from_the_labels():
+    t = {q.name: q for q in QUESTIONS['mnist']}
+    assert t['even'].answer((4,), None) == 'yes' and t['more'].answer((4,), 4) == 'no'
+    assert t['plus'].answer((9,), 3) == '12' and t['two_image_sum'].answer((9, 8), None) == '17'
+    assert [t['two_image_larger'].answer(p, None) for p in ((3, 1), (1, 3), (2, 2))] == ['first', 'second', 'same']
+    assert t['two_image_same'].answer((2, 2), None) == 'yes'
+    f = {q.name: q for q in QUESTIONS['fashion_mnist']}
+    assert f['footwear'].answer((9,), None) == 'yes' and f['top'].answer((1,), None) == 'no'
+
+
+def test_two_image_records_show_two_pictures_and_same_is_asked_of_pairs_half_the_time():
+    meta = meta_of()
+    rng = np.random.default_rng(0)
+    samples = [Sample(meta['image_alphabet'][d] * 16, d) for d in np.arange(500) % 10]
+    pool = Pool(samples)
+    same = [t for t in QUESTIONS['mnist'] if t.name == 'two_image_same'][0]
+    answers = [QUESTION.ask(same, s, pool, rng)[1] for s in samples]
+    assert 0.5 < np.mean([a == 'yes' for a in answers]) < 0.62  # half asked of a pair, a tenth of the rest by chance
+    prompt, answer, _ = QUESTION.ask([t for t in QUESTIONS['mnist'] if t.name == 'two_image_sum'][0], samples[3],
+                                     pool, rng)
+    first, second = prompt.split(', ')[:2]
+    assert first == 'image:' + samples[3].letters and second.startswith('image:') and len(second) == 6 + 16
+    assert int(answer) == 3 + meta['image_alphabet'].index(second[6])
+
+
+def test_the_blind_answer_is_the_commonest_among_training_labels():
+    even = [t for t in QUESTIONS['mnist'] if t.name == 'even'][0]
+    assert QUESTION.blind_answers(even, np.array([1, 3, 5, 2]), np.random.default_rng(0)) == {None: 'no'}
+    more = [t for t in QUESTIONS['mnist'] if t.name == 'more'][0]
+    blind = QUESTION.blind_answers(more, np.arange(10), np.random.default_rng(0))
+    assert blind[0] == 'yes' and blind[8] == 'no'

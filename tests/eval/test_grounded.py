@@ -1,0 +1,86 @@
+"""`make all TASKS=all` in small: every task's records, one GPT trained on the mix, and a report with one
+section per task, each beside its blind baseline; asking for a caption or an answer, drawing from a caption."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from data.attributes import measure, to_levels
+from data.mnist import load_split
+from data.mnist_vlm.format import load_meta
+from data.mnist_vlm.grounded import CAPTION
+from tests.conftest import run
+
+MIX = 'read:0.3,draw:0.15,caption:0.2,caption_draw:0.1,question:0.25'
+
+
+@pytest.fixture(scope='session')
+def all_tasks(pipeline, report, tmp_path_factory):
+    base = tmp_path_factory.mktemp('all_tasks')
+    data, out = str(base / 'data'), str(base / 'run')
+    with open(os.path.join(report, 'results.json')) as f:
+        judge = json.load(f)['judge']['path']
+    env = pipeline['env']
+    run('data.mnist_vlm.prepare', 'config/prepare_mnist_all_vlm.py', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt",
+        f'--out_dir={data}', env_extra=env)
+    run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', f'--task_mix={MIX}',
+        '--max_iters=200', '--eval_interval=200', env_extra=env)
+    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=4', env_extra=env)
+    return dict(data=data, out=out, env=env)
+
+
+def test_every_record_holds_its_answer_where_its_layout_says(all_tasks, monkeypatch):
+    monkeypatch.setenv('MNIST_DIR', all_tasks['env']['MNIST_DIR'])
+    meta = load_meta(all_tasks['data'])
+    with open(os.path.join(all_tasks['data'], 'test.txt'), encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    layout = np.load(os.path.join(all_tasks['data'], 'test_layout.npy'))
+    assert len(lines) == len(layout) == 5 * 120 and meta['tasks'] == ['read', 'draw', 'caption', 'caption_draw',
+                                                                      'question']
+    images, labels = load_split('test')
+    levels = to_levels(measure(images, 'mnist'), meta['attribute_cuts'])
+    for i, (line, (task, start, end)) in enumerate(zip(lines, layout)):
+        assert line[end] == '.' and set(line[end + 1:]) <= {'#'}
+        answer = line[start:end]
+        if meta['tasks'][task] == 'read':
+            assert answer == str(labels[i // 5])
+        if meta['tasks'][task] == 'caption':  # the caption says the measured truth of its own picture
+            assert CAPTION.parse(answer, meta) == (labels[i // 5], {a: levels[a][i // 5] for a in meta['attributes']})
+
+
+def test_the_report_scores_every_task_beside_its_blind_baseline(all_tasks):
+    with open(os.path.join(all_tasks['out'], 'eval', 'results.json')) as f:
+        r = json.load(f)
+    assert r['tasks'] == ['read', 'draw', 'caption', 'caption_draw', 'question']
+    assert r['caption']['n'] == 120 and 0 <= r['caption']['exact_match'] <= r['caption']['label_accuracy']
+    for a in ('size', 'thickness', 'slant'):
+        assert {'accuracy', 'blind_accuracy', 'ci95'} <= set(r['caption']['attributes'][a])
+    for q in ('even', 'more', 'plus', 'two_image_sum', 'two_image_larger', 'two_image_same'):
+        assert {'accuracy', 'blind_accuracy'} <= set(r['question'][q]) and r['question'][q]['n'] == 120
+    assert 0.3 < r['question']['even']['blind_accuracy'] < 0.7  # the seven-segment test labels are balanced
+    drawn = r['caption_draw']['guided']
+    assert drawn['n'] == 40 and set(drawn['attributes']['slant']) == {'agreement', 'ci95', 'random_agreement'}
+    with open(os.path.join(all_tasks['out'], 'eval', 'report.md'), encoding='utf-8') as f:
+        report = f.read()
+    for title in ('## Captions', '## Drawing from captions', '## Questions', '## Reading', '## Tasks'):
+        assert title in report
+
+
+def test_ask_captions_and_answers_and_draw_takes_a_caption(all_tasks, tmp_path):
+    from PIL import Image
+    from tests.conftest import draw_digits
+    Image.fromarray(draw_digits([3], np.random.default_rng(0))[0]).save(tmp_path / 'three.png')
+    Image.fromarray(draw_digits([4], np.random.default_rng(1))[0]).save(tmp_path / 'four.png')
+    out, img = f"--out_dir={all_tasks['out']}", f"--image={tmp_path / 'three.png'}"
+    p = run('eval.ask', img, out, '--task=caption')
+    assert p.stdout.strip() and p.stderr == ''
+    p = run('eval.ask', img, f"--image2={tmp_path / 'four.png'}", out, '--question=what is their sum?')
+    assert p.stdout.strip() and p.stderr == ''
+    p = run('eval.ask', img, out, '--question=is it even? ~', check=False)
+    assert p.returncode == 1 and "'~' are not in the vocabulary" in p.stderr and 'Traceback' not in p.stderr
+    p = run('eval.draw', out, '--caption=a small thick three, upright', '--n=4', f"--out={tmp_path / 'd.png'}")
+    assert os.path.exists(tmp_path / 'd.png') and 'drew 4' in p.stdout
+    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f"--dataset={all_tasks['data']}",
+            f"--out_dir={tmp_path / 'bad'}", '--task_mix=read:0.5,draw:0.4', check=False)
+    assert p.returncode == 1 and 'add up to 0.9' in p.stderr and 'Traceback' not in p.stderr
