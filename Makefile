@@ -59,7 +59,7 @@ SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
 empty :=
 comma := ,
 
-.PHONY: all vqvae data train judge eval seeds seed-runs compare words mix heads bench serve test clean FORCE
+.PHONY: all vqvae data train judge eval seeds seed-runs compare compare-tasks words mix heads bench serve test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -122,6 +122,18 @@ data/mnist_text_vlm/meta.json: $(VQVAE_DIR)/ckpt.pt config/prepare_mnist_text_vl
 	$(PY) -m data.mnist_vlm.prepare config/prepare_mnist_text_vlm.py --vqvae_ckpt=$(VQVAE_DIR)/ckpt.pt --out_dir=data/mnist_text_vlm
 out/mix_%/run.json: data/mnist_text_vlm/meta.json config/train_mix_%.py $(TRAIN_CONFIG)
 	$(PY) -m nanogpt.train $(TRAIN_CONFIG) config/train_mix_$*.py --dataset=mnist_text_vlm --init_from=auto
+
+# one model or many tasks, at equal CPU time: the default (reading and drawing, 3 seeds: make seeds) against the
+# TASKS=all model and that model trained for the default's CPU time, each read on the test images (README)
+ALL_RUN = out/$(DATASET)_all_vlm
+compare-tasks: $(RUN_DIR)/seeds.json $(ALL_RUN)/run.json $(ALL_RUN)_equal/run.json
+	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS) $(ALL_RUN)_equal $(ALL_RUN)) \
+		--judge_ckpt=$(JUDGE) --out=out/tasks$(SUFFIX).json
+$(ALL_RUN)/run.json:
+	$(MAKE) --no-print-directory train TASKS=all
+$(ALL_RUN)_equal/run.json: $(ALL_RUN)/run.json config/train_$(DATASET)_all_vlm_equal.py
+	$(PY) -m nanogpt.train $(TRAIN_CONFIG) config/train_$(DATASET)_all_vlm.py config/train_$(DATASET)_all_vlm_equal.py \
+		--dataset=$(DATASET)_all_vlm --out_dir=$(ALL_RUN)_equal --init_from=auto
 
 # each image input (letters, patches, cnn, frozen) trained with SEEDS besides the default seed, then all compared
 # on the test images: the head-to-head table of the README (about 70 minutes on 2 cores for MNIST)

@@ -25,8 +25,8 @@ def all_tasks(pipeline, report, tmp_path_factory):
     run('data.mnist_vlm.prepare', 'config/prepare_mnist_all_vlm.py', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt",
         f'--out_dir={data}', env_extra=env)
     run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', f'--task_mix={MIX}',
-        '--max_iters=200', '--eval_interval=200', env_extra=env)
-    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=4', env_extra=env)
+        '--max_iters=100', '--eval_interval=100', env_extra=env)
+    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', env_extra=env)
     return dict(data=data, out=out, env=env)
 
 
@@ -60,7 +60,7 @@ def test_the_report_scores_every_task_beside_its_blind_baseline(all_tasks):
         assert {'accuracy', 'blind_accuracy'} <= set(r['question'][q]) and r['question'][q]['n'] == 120
     assert 0.3 < r['question']['even']['blind_accuracy'] < 0.7  # the seven-segment test labels are balanced
     drawn = r['caption_draw']['guided']
-    assert drawn['n'] == 40 and set(drawn['attributes']['slant']) == {'agreement', 'ci95', 'random_agreement'}
+    assert drawn['n'] == 20 and set(drawn['attributes']['slant']) == {'agreement', 'ci95', 'random_agreement'}
     with open(os.path.join(all_tasks['out'], 'eval', 'report.md'), encoding='utf-8') as f:
         report = f.read()
     for title in ('## Captions', '## Drawing from captions', '## Questions', '## Reading', '## Tasks'):
