@@ -126,11 +126,10 @@ out/mix_%/run.json: data/mnist_text_vlm/meta.json config/train_mix_%.py $(TRAIN_
 # one model or many tasks, at equal CPU time: the default (reading and drawing, 3 seeds: make seeds) against the
 # TASKS=all model and that model trained for the default's CPU time, each read on the test images (README)
 ALL_RUN = out/$(DATASET)_all_vlm
-compare-tasks: $(RUN_DIR)/seeds.json $(ALL_RUN)/run.json $(ALL_RUN)_equal/run.json
+compare-tasks: $(RUN_DIR)/seeds.json
+	$(MAKE) --no-print-directory train $(ALL_RUN)_equal/run.json TASKS=all
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS) $(ALL_RUN)_equal $(ALL_RUN)) \
 		--judge_ckpt=$(JUDGE) --out=out/tasks$(SUFFIX).json
-$(ALL_RUN)/run.json:
-	$(MAKE) --no-print-directory train TASKS=all
 $(ALL_RUN)_equal/run.json: $(ALL_RUN)/run.json config/train_$(DATASET)_all_vlm_equal.py
 	$(PY) -m nanogpt.train $(TRAIN_CONFIG) config/train_$(DATASET)_all_vlm.py config/train_$(DATASET)_all_vlm_equal.py \
 		--dataset=$(DATASET)_all_vlm --out_dir=$(ALL_RUN)_equal --init_from=auto
@@ -156,8 +155,9 @@ bench: $(RUN_DIR)/eval/report.md
 serve: $(SETUP)
 	$(PY) -m eval.serve --out_dir=$(RUN_DIR) --judge_ckpt=$(JUDGE) --port=$(PORT) $(call stage_args,serve)
 
+# the suite spread over the machine's cores (pytest-xdist; at most 4 processes, each with its own session fixtures)
 test: $(SETUP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --maxprocesses=4 tests
 
 clean:
 	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(SEED_RUNS) $(dir $(JUDGE)) $(DATA_DIR)/*.bin $(DATA_DIR)/*.txt $(DATA_DIR)/*.npz $(DATA_DIR)/*.npy \

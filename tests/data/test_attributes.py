@@ -50,10 +50,12 @@ def test_fashion_brightness_and_fill():
 
 
 @pytest.mark.skipif(not os.environ.get('MNIST_DIR'), reason='MNIST_DIR not set: the real digits are not here')
-def test_terciles_of_real_digits_split_them_into_thirds():
+def test_terciles_of_real_digits_split_them_into_levels_of_a_fifth_or_more():
     from data.mnist import load_split
     images, _ = load_split('train')
     values = measure(images[:6000], 'mnist')
-    levels = to_levels(values, tercile_cuts(values))
-    for a in ATTRIBUTES['mnist']:
-        assert np.all(np.abs(np.bincount(levels[a], minlength=3) / 6000 - 1 / 3) < 0.05), a
+    shares = {a: np.bincount(v, minlength=3) / 6000 for a, v in to_levels(values, tercile_cuts(values)).items()}
+    for a in ('thickness', 'slant'):  # continuous: thirds
+        assert np.all(np.abs(shares[a] - 1 / 3) < 0.02), a
+    # a box area is a whole number of pixels, mostly 20 rows times a width: ties fall into the higher level
+    assert np.all(shares['size'] > 0.2) and shares['size'].max() < 0.5

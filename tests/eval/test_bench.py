@@ -8,7 +8,7 @@ def test_bench_measures_throughput_accuracy_inference_and_stages(pipeline, repor
     out = tmp_path / 'bench.json'
     p = run('eval.bench', f"--out_dir={pipeline['out']}", f"--vqvae_dir={pipeline['vqvae']}",
             f'--judge_dir={tmp_path}/no_judge', '--steps=4', '--n_generate=50',
-            '--blog_config=tests/configs/train_tiny.py', f'--out={out}', env_extra=pipeline['env'])
+            '--blog_config=tests/configs/train_tiny.py', f'--out={out}', '--mix_runs=', env_extra=pipeline['env'])
     b = json.load(open(out))
     assert 'train throughput' in p.stdout and str(out) in p.stdout
     tp = b['throughput']
