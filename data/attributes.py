@@ -35,7 +35,8 @@ LEVELS = {
 
 def attributes_of(dataset):
     if dataset not in ATTRIBUTES:
-        raise SystemExit(f"error: no attributes are measured for dataset {dataset!r}; use one of {', '.join(ATTRIBUTES)}")
+        raise SystemExit(f"error: no attributes are measured for dataset {dataset!r}; use one of "
+                         f"{', '.join(ATTRIBUTES)}")
     return ATTRIBUTES[dataset]
 
 

@@ -33,8 +33,8 @@ from common.files import atomic_save, file_sha256, load_checkpoint
 from common.runtime import StopSignal, pick_device, run_record
 from data.mnist_vlm.format import load_meta
 from data.mnist_vlm.tasks import READ, TEXT, get_tasks
-from nanogpt.dataloader import (add_text_rows, answer_mask, load_layout, load_records, load_text_ids, make_targets,
-                                parse_mix, step_indices, weighted_loss)
+from nanogpt.dataloader import (add_text_rows, answer_mask, length_groups, load_layout, load_records, load_text_ids,
+                                loss_weights, make_targets, parse_mix, step_indices, weighted_loss)
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vision import attach_encoder, check_image_input, pixel_draws, see_pixels, weights, with_encoder
 from nanogpt.vlm import check_data, data_dir_of, load_checked_vqvae, snapshots
@@ -61,7 +61,8 @@ gradient_accumulation_steps = 1
 batch_size = 128  # records per micro-step; a record is one whole example (block_size = its length - 1)
 val_images = 10000  # validation images read at each evaluation (all of them by default)
 answer_weight = 1.0  # loss weight of a written answer (reading's digit, a caption, a question's answer); others weigh 1
-task_mix = ''  # share of the records' rows per task, 'read:0.3,caption:0.3,...' (adding up to 1); '': every record alike
+bucket_lengths = True  # run a batch's short records apart from its long ones, each cut to its length (same loss)
+task_mix = ''  # each task's share of the records' rows, 'read:0.3,caption:0.7' (adding up to 1); '': all records alike
 text_share = 0.0  # share of each batch's rows that are windows of the data's text (Shakespeare); 1.0: text only
 # patch: how the GPT sees a reading record's picture (nanogpt/vision.py); drawing always writes letters
 image_input = 'letters'  # 'letters' (the VQ-VAE's, as text), or pixels through 'patches', 'cnn' or 'frozen'
@@ -103,9 +104,9 @@ data_dir = data_dir_of(dataset)
 check_image_input(image_input)
 pixels = image_input != 'letters'
 # keys that say how a run is carried out, not what it trains: a run that differs only in them is the same run
-RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'max_iters', 'lr_decay_iters', 'keep_last', 'log_interval',
-               'eval_interval', 'eval_iters', 'val_images', 'always_save_checkpoint', 'wandb_log', 'wandb_project',
-               'wandb_run_name', 'device', 'compile', 'threads', 'backend'}
+RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'bucket_lengths', 'max_iters', 'lr_decay_iters', 'keep_last',
+               'log_interval', 'eval_interval', 'eval_iters', 'val_images', 'always_save_checkpoint', 'wandb_log',
+               'wandb_project', 'wandb_run_name', 'device', 'compile', 'threads', 'backend'}
 # -----------------------------------------------------------------------------
 
 # various inits, derived attributes, I/O setup
@@ -405,14 +406,27 @@ while True:
             model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
         X, Y, W, seen = get_batch('train', ix[ddp_rank, micro_step], None if tx is None else tx[ddp_rank, micro_step],
                                   None if px is None else [d[ddp_rank, micro_step] for d in px])
-        with ctx:
-            if answer_weight == 1.0:
-                _, loss = model(X, Y, **seen)
-            else:  # patch: the reading answer weighs answer_weight times a plain target
-                logits, _ = model(X, all_logits=True, **seen)
-                loss = weighted_loss(logits.float(), Y, W, answer_weight)
-            loss = loss / gradient_accumulation_steps  # scale the loss to account for gradient accumulation
-        scaler.scale(loss).backward()
+        groups = length_groups(Y) if bucket_lengths else None
+        if groups is None:
+            with ctx:
+                if answer_weight == 1.0:
+                    _, loss = model(X, Y, **seen)
+                else:  # patch: the reading answer weighs answer_weight times a plain target
+                    logits, _ = model(X, all_logits=True, **seen)
+                    loss = weighted_loss(logits.float(), Y, W, answer_weight)
+                loss = loss / gradient_accumulation_steps  # scale the loss to account for gradient accumulation
+            scaler.scale(loss).backward()
+        else:  # patch: short records and long ones run apart, each cut to its own length; the same loss
+            total, loss = loss_weights(Y, W, answer_weight).sum(), 0.0
+            for g, (rows, length) in enumerate(groups):
+                if ddp:
+                    model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1 and g == 1)
+                with ctx:
+                    logits, _ = model(X[rows, :length], all_logits=True, **{k: v[rows] for k, v in seen.items()})
+                    part = weighted_loss(logits.float(), Y[rows, :length], W[rows, :length], answer_weight, total)
+                    part = part / gradient_accumulation_steps
+                scaler.scale(part).backward()
+                loss = loss + part.detach()
     # clip the gradient
     if grad_clip != 0.0:
         scaler.unscale_(optimizer)

@@ -120,7 +120,8 @@ class CaptionDrawing:
 
     def texts(self, meta):
         ph = placeholder(meta, 0).letters
-        return [self.prompt(CAPTION.caption(d, attrs, meta, k)) + ph + '.' for d, attrs, k in CAPTION.every_caption(meta)]
+        return [self.prompt(CAPTION.caption(d, attrs, meta, k)) + ph + '.'
+                for d, attrs, k in CAPTION.every_caption(meta)]
 
     def requests(self, labels, levels, meta, rng):
         """Prompt ids of one caption per (label, levels), each in a random phrasing."""

@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt.dataloader import make_targets, parse_mix, step_indices, weighted_loss
+from nanogpt.dataloader import length_groups, loss_weights, make_targets, parse_mix, step_indices, weighted_loss
+from nanogpt.model import GPT, GPTConfig
 from tests.conftest import ROOT, run
 
 NANOGPT_CKPT_KEYS = {'model', 'optimizer', 'model_args', 'iter_num', 'best_val_loss', 'config'}
@@ -52,6 +53,33 @@ def test_a_task_mix_draws_rows_by_its_shares_and_bad_mixes_are_one_line():
             parse_mix(bad, tasks, record_tasks)
     with pytest.raises(SystemExit, match='no training records'):
         parse_mix('read:0.5,caption:0.5', tasks, torch.tensor([0, 1]))
+
+
+def test_short_and_long_records_run_apart_with_the_same_loss_and_gradients():
+    torch.manual_seed(0)
+    pad, L = 0, 20
+    records = torch.randint(1, 30, (12, L))
+    records[::2, 9:] = pad  # every other record is 9 long, the rest 20: one padded length
+    x, y = records[:, :-1], make_targets(records, pad)
+    w = torch.zeros_like(y, dtype=torch.bool)
+    w[:, 3] = True
+    groups = length_groups(y)
+    assert [len(r) for r, _ in groups] == [6, 6] and [n for _, n in groups] == [8, 19]
+    model = GPT(GPTConfig(block_size=L - 1, vocab_size=30, n_layer=2, n_head=2, n_embd=16))
+    logits, _ = model(x, all_logits=True)
+    whole = weighted_loss(logits, y, w, 10.0)
+    whole.backward()
+    expect = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    total, parts = loss_weights(y, w, 10.0).sum(), 0.0
+    for rows, n in groups:
+        logits, _ = model(x[rows, :n], all_logits=True)
+        part = weighted_loss(logits, y[rows, :n], w[rows, :n], 10.0, total)
+        part.backward()
+        parts += part.item()
+    assert abs(parts - whole.item()) < 1e-5
+    assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(model.parameters(), expect))
+    assert length_groups(make_targets(torch.randint(1, 30, (8, L)), pad)) is None  # one length: no split
 
 
 def test_answer_weight_scales_only_the_marked_targets():
