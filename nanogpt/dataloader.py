@@ -7,8 +7,8 @@ character of an unrelated record. Records shorter than seq_len are padded with
 '#', and padding is never a target (with the default tasks every record is 33
 characters long and none is padded; with captions and two-image questions the
 longest is 74 and reading's are padded: one length for every form keeps the
-loader one array). A task mix (task_mix) draws each row's task by its share, then
-one of that task's records.
+loader one array, and length_groups lets training skip most of the padding). A
+task mix (task_mix) draws each row's task by its share, then one of that task's records.
 
 Under DDP every process draws the same indices for a step from the same
 generator and takes its own slice of them, so N processes see exactly the

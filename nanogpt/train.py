@@ -8,9 +8,10 @@
         --gradient_accumulation_steps=2    # DDP on CPUs (gloo)
 
 The sections are nanoGPT's. The patches, each marked "patch:", are: batches of whole records
-(nanogpt/dataloader.py) with a share of text windows mixed in (text_share), pictures read as
-pixels through an image encoder beside the GPT (image_input, nanogpt/vision.py), the answer of the
-reading task weighted in the loss (answer_weight), ckpt.pt chosen by validation reading accuracy
+(nanogpt/dataloader.py), their rows shared between the tasks (task_mix), with a share of text
+windows mixed in (text_share), short and long records run apart (bucket_lengths), pictures read as
+pixels through an image encoder beside the GPT (image_input, nanogpt/vision.py), written answers
+weighted in the loss (answer_weight), ckpt.pt chosen by validation reading accuracy
 over all validation images (by held-out text loss for text only), a weights-only
 ckpt_<iter>.pt at every evaluation, last.pt with the full training state (optimizer, RNG,
 GradScaler) for an exact resume after SIGINT/SIGTERM, and run.json when a run finishes.
