@@ -42,7 +42,7 @@ def caption_section(vlm, ev):
     lines = [
         f"## Captions (all {res['n']:,} test images, greedy; parsed by their words)", "",
         "| measure | model | without looking |", "|---|---|---|",
-        f"| label | {res['label_accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}) | {res['label_majority_baseline']:.4f} "
+        f"| label | {res['label_accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}) | {res['label_blind_accuracy']:.4f} "
         "(the commonest label) |",
         *(f"| {a} ({', '.join(LEVELS[a])}) | {r['accuracy']:.4f} | {r['blind_accuracy']:.4f} (always "
           f"'{res['blind_levels'][a]}') |" for a, r in res['attributes'].items()),

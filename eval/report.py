@@ -64,7 +64,7 @@ def task_rows(r):
     if 'caption' in r:
         c = r['caption']
         rows.append(f"| caption | label / exact match | {c['label_accuracy']:.4f} / {c['exact_match']:.4f} | "
-                    f"{c['label_majority_baseline']:.4f} / - |")
+                    f"{c['label_blind_accuracy']:.4f} / - |")
         rows += [f"| caption: {a} | accuracy | {x['accuracy']:.4f} | {x['blind_accuracy']:.4f} (commonest level) |"
                  for a, x in c['attributes'].items()]
     if 'caption_draw' in r:

@@ -89,7 +89,7 @@ class Captioning:
         res = label_accuracy(pred, labels)
         exact = pred == labels
         out = dict(n=len(labels), label_accuracy=res['accuracy'], label_ci95=res['ci95'],
-                   label_majority_baseline=float(np.bincount(labels, minlength=10).max() / max(1, len(labels))),
+                   label_blind_accuracy=float(np.bincount(labels, minlength=10).max() / max(1, len(labels))),
                    unparsed_rate=float(np.mean([c is None for c in captions])) if captions else 0.0, attributes={},
                    examples=[dict(caption=c, label=meta['label_words'][int(t)]) for c, t in zip(captions[:8], labels)])
         for a in meta['attributes']:
