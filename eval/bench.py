@@ -32,7 +32,7 @@ from common.files import write_json
 from common.runtime import pick_device, resources
 from data.mnist_vlm.tasks import READ, TEXT
 from nanogpt.dataloader import (add_text_rows, answer_mask, load_layout, load_records, load_text_ids, make_targets,
-                                step_indices, weighted_loss)
+                                step_indices, task_rows, weighted_loss)
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vision import pixel_draws, see_pixels, with_encoder
 from nanogpt.vlm import RUN_DIR, VLM
@@ -105,7 +105,7 @@ def time_training(cfg, vlm, dev, n_steps, plain):
         answer = answer_mask(layout, seq_len, [t.weighted for t in vlm.tasks])
         if image_input != 'letters':
             images = np.load(os.path.join(vlm.data_dir, 'train_images.npy'), mmap_mode='r')
-            rows = layout[:, 0] == meta['tasks'].index(READ.name)
+            rows = task_rows(layout, meta['tasks'], READ.name)
         n_text = round(B * cfg.get('text_share', 0.0))  # as nanogpt/train.py mixes text in
         text = load_text_ids(vlm.data_dir, 'train') if n_text else None
 

@@ -35,7 +35,7 @@ from common.runtime import StopSignal, pick_device, run_record
 from data.mnist_vlm.format import load_meta
 from data.mnist_vlm.tasks import READ, TEXT, get_tasks
 from nanogpt.dataloader import (add_text_rows, answer_mask, length_groups, load_layout, load_records, load_text_ids,
-                                loss_weights, make_targets, parse_mix, step_indices, weighted_loss)
+                                loss_weights, make_targets, parse_mix, step_indices, task_rows, weighted_loss)
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vision import attach_encoder, check_image_input, pixel_draws, see_pixels, weights, with_encoder
 from nanogpt.vlm import check_data, data_dir_of, load_checked_vqvae, snapshots
@@ -158,7 +158,7 @@ targets = {split: make_targets(r, meta['stoi'][meta['pad_char']]) for split, r i
 layout = {split: load_layout(data_dir, split, len(r)) for split, r in records.items()}
 answer = {split: answer_mask(lay, meta['seq_len'], [t.weighted for t in task_list]) for split, lay in layout.items()}
 # patch: the rows of a batch split between the tasks by task_mix's shares
-task_rows = parse_mix(task_mix, meta['tasks'], layout['train'][:, 0])
+task_draws = parse_mix(task_mix, meta['tasks'], layout['train'][:, 0])
 val_split = np.load(os.path.join(data_dir, 'val.npz'))
 val_labels = val_split['labels'][:val_images]
 batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every process: each takes its slice
@@ -171,7 +171,7 @@ if pixels:
         raise SystemExit(f"error: {data_dir} holds no pixels for image_input={image_input!r} (older data); rebuild it "
                          "with `make data`")
     images = {split: np.load(os.path.join(data_dir, f'{split}_images.npy'), mmap_mode='r') for split in records}
-    image_rows = {split: lay[:, 0] == meta['tasks'].index(READ.name) for split, lay in layout.items()}
+    image_rows = {split: task_rows(lay, meta['tasks'], READ.name) for split, lay in layout.items()}
 val_seen = val_split['images'][:val_images] if pixels else val_split['codes'][:val_images]
 
 
@@ -397,7 +397,7 @@ while True:
     # forward backward update, with optional gradient accumulation to simulate larger batch size
     t_step = time.time()
     ix = step_indices(len(records['train']), n_records, gradient_accumulation_steps, ddp_world_size, batch_gen,
-                      task_rows)
+                      task_draws)
     tx = step_indices(len(text['train']) - meta['seq_len'], n_text, gradient_accumulation_steps, ddp_world_size,
                       batch_gen) if n_text else None
     px = pixel_draws(ix.shape, batch_gen, letters_share, pixel_shift) if pixels else None

@@ -13,7 +13,7 @@ the labels. Captions are parsed by their words (a level, or a label, written exa
 any phrasing the model writes is scored.
 """
 import re
-from collections import namedtuple
+from collections import Counter, namedtuple
 
 import numpy as np
 
@@ -222,19 +222,15 @@ class Questioning:
         """One question of this template per sample (a random k; a second image from the same samples):
         prompts (strings), right answers, and the keys (name, k) of the questions."""
         pool = Pool(samples)
-        asked = [self.ask(template, s, pool, rng) for s in samples]
-        return [[q[i] for q in asked] for i in range(3)]
+        return [list(column) for column in zip(*(self.ask(template, s, pool, rng) for s in samples))]
 
     def blind_answers(self, template, train_labels, rng, n=20000):
         """The commonest answer to each of this template's questions (by k) among pairs of training labels
         drawn as training draws them."""
         samples = [Sample('', int(d)) for d in train_labels[rng.integers(len(train_labels), size=n)]]
         _, answers, keys = self.asked(template, samples, rng)
-        counts = {}
-        for k, a in zip(keys, answers):
-            counts.setdefault(k, {}).setdefault(a, 0)
-            counts[k][a] += 1
-        return {k: max(c, key=c.get) for k, c in counts.items()}
+        counts = Counter(zip(keys, answers))
+        return {k: max((c, a) for (q, a), c in counts.items() if q == k)[1] for k in set(keys)}
 
     def evaluate(self, model, samples, train_labels, meta, *, device='cpu', seed=0):
         """Exact match per template over one question about each sample, with its blind baseline."""

@@ -31,6 +31,11 @@ DIGITS = '0123456789'
 LABEL_KEYS = {'digits': 'number', 'words': 'word'}  # how each form of the labels is introduced in a record
 
 
+def label_texts(task, meta):
+    """Every record a task that writes only a label and the letters makes: one per label."""
+    return [p + a + '.' for d in range(10) for p, a in task.records(placeholder(meta, d), meta)]
+
+
 def image_input_of(model):
     """How a model sees a reading record's picture: 'letters', or an encoder's name when it reads pixels
     (nanogpt/vision.py): then the letters of its prompt are placeholders and the pixels go beside them."""
@@ -53,7 +58,7 @@ class Reading:
         return [(f"{self.prefix}{sample.letters}{self.question(meta)}", meta['labels'][sample.label])]
 
     def texts(self, meta):
-        return [p + a + '.' for d in range(10) for p, a in self.records(placeholder(meta, d), meta)]
+        return label_texts(self, meta)
 
     def prompt_ids(self, codes, meta):
         """Image codes (N, T) -> prompt ids 'image:<letters>, number:' (N, P)."""
@@ -140,7 +145,7 @@ class Drawing:
         return [(f"{self.prefix(meta)}{meta['labels'][sample.label]}{self.question}", sample.letters)]
 
     def texts(self, meta):
-        return [p + a + '.' for d in range(10) for p, a in self.records(placeholder(meta, d), meta)]
+        return label_texts(self, meta)
 
     def prompt_ids(self, labels, meta):
         """Label indices (N,) -> prompt ids 'number:<d>, image:', a list of N rows (words differ in length)."""
