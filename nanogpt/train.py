@@ -69,6 +69,7 @@ text_share = 0.0  # share of each batch's rows that are windows of the data's te
 image_input = 'letters'  # 'letters' (the VQ-VAE's, as text), or pixels through 'patches', 'cnn' or 'frozen'
 letters_share = 0.25  # pixel inputs: share of reading records still read as letters: they teach the 'image:' stream
 pixel_shift = 0  # pixel inputs: move each picture read by up to this many pixels (augmentation)
+pixel_flip = False  # pixel inputs: mirror half the pictures read left to right (clothes, not digits: a 2 mirrored is no 2)
 encoder_width = 64  # channels of the 'cnn' encoder
 # model
 n_layer = 4
@@ -182,9 +183,9 @@ def get_batch(split, ix, tx=None, draws=None):
     x, y, w = records[split][ix, :-1], targets[split][ix], answer[split][ix]
     seen = {}
     if pixels:
-        keep, shifts = draws if draws is not None else (None, None)
+        keep, shifts, flips = draws if draws is not None else (None, None, None)
         y, seen = see_pixels(y, torch.from_numpy(images[split][ix.numpy()]), image_rows[split][ix], meta, keep=keep,
-                             shifts=shifts if pixel_shift else None)
+                             shifts=shifts if pixel_shift else None, flips=flips)
     if tx is not None and len(tx):  # patch: text windows below the records; no answer to weight in them
         x, y, w = add_text_rows(x, y, w, TEXT.windows(text[split], tx, meta['seq_len']))
         if seen:
@@ -245,11 +246,13 @@ elif init_from == 'resume':
     train_seconds = checkpoint.get('train_seconds', 0.0)
     # patch: the batch stream goes on where it stopped (on every process: it is shared); so do the dropout and
     # GPU generators of a single process (under DDP each process starts them afresh from seed + rank)
-    batch_gen.set_state(checkpoint['rng']['batches'])
+    # (generator states are CPU byte tensors, whatever device the checkpoint was loaded onto)
+    rng = {k: v.cpu() for k, v in checkpoint['rng'].items() if v is not None}
+    batch_gen.set_state(rng['batches'])
     if not ddp:
-        torch.set_rng_state(checkpoint['rng']['torch'])
-        if device_type == 'cuda' and checkpoint['rng'].get('cuda') is not None:
-            torch.cuda.set_rng_state(checkpoint['rng']['cuda'], device)
+        torch.set_rng_state(rng['torch'])
+        if device_type == 'cuda' and 'cuda' in rng:
+            torch.cuda.set_rng_state(rng['cuda'], device)
     if master_process:
         print(f"resuming {resume_path} at iteration {iter_num}")
 else:
@@ -400,7 +403,7 @@ while True:
                       task_draws)
     tx = step_indices(len(text['train']) - meta['seq_len'], n_text, gradient_accumulation_steps, ddp_world_size,
                       batch_gen) if n_text else None
-    px = pixel_draws(ix.shape, batch_gen, letters_share, pixel_shift) if pixels else None
+    px = pixel_draws(ix.shape, batch_gen, letters_share, pixel_shift, pixel_flip) if pixels else None
     for micro_step in range(gradient_accumulation_steps):
         if ddp:
             # in DDP training we only need to sync gradients at the last micro step

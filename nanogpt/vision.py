@@ -101,23 +101,29 @@ def shift_images(images, shifts):
     return torch.stack([padded[i, m - dy:m - dy + 28, m - dx:m - dx + 28] for i, (dy, dx) in enumerate(shifts.tolist())])
 
 
-def pixel_draws(shape, gen, letters_share, pixel_shift):
+def pixel_draws(shape, gen, letters_share, pixel_shift, pixel_flip=False):
     """The random choices of a step's rows (shape: its indices'), drawn at once so that DDP processes taking
-    their slices see what one process sees: which reading rows read pixels (not letters), and each shift."""
+    their slices see what one process sees: which reading rows read pixels (not letters), each shift, and
+    (pixel_flip) which pictures are mirrored. Without pixel_flip no flip is drawn: the stream stays as it was."""
     keep = torch.rand(shape, generator=gen) >= letters_share
-    return keep, torch.randint(-pixel_shift, pixel_shift + 1, (*shape, 2), generator=gen)
+    shifts = torch.randint(-pixel_shift, pixel_shift + 1, (*shape, 2), generator=gen)
+    flips = torch.rand(shape, generator=gen) < 0.5 if pixel_flip else torch.zeros(shape, dtype=torch.bool)
+    return keep, shifts, flips
 
 
-def see_pixels(y, pics, rows, meta, *, keep=None, shifts=None):
+def see_pixels(y, pics, rows, meta, *, keep=None, shifts=None, flips=None):
     """A batch's reading rows (`rows`, bool) that see their pictures (`pics`, uint8 (B, 28, 28)) as pixels.
 
     keep: which of them do (the others read their letters still); shifts: (B, 2) pixels to move each
-    picture by (pixel_draws). Returns the targets with the image letters of those rows ignored (they are
-    not in the input: nothing to predict them from) and the keyword inputs of PixelGPT."""
+    picture by; flips: (B,) which pictures to mirror left to right (all from pixel_draws). Returns the
+    targets with the image letters of those rows ignored (they are not in the input: nothing to predict
+    them from) and the keyword inputs of PixelGPT."""
     if keep is not None:
         rows = rows & keep
     if shifts is not None:
         pics = shift_images(pics, shifts)
+    if flips is not None and flips.any():
+        pics = torch.where(flips[:, None, None], pics.flip(-1), pics)
     y = y.clone()
     y[rows, READ.image_targets(meta)] = -1
     return y, dict(images=pics, image_rows=rows)

@@ -93,8 +93,8 @@ def main():
         state = load_checkpoint(last_path, 'VQ-VAE training state', 'train from scratch with --init_from=scratch', dev)
         model.load_state_dict(state['model'])
         opt.load_state_dict(state['optimizer'])
-        gen.set_state(state['rng']['batches'])
-        torch.set_rng_state(state['rng']['torch'])
+        gen.set_state(state['rng']['batches'].cpu())  # generator states are CPU tensors, on whatever device it loaded
+        torch.set_rng_state(state['rng']['torch'].cpu())
         it = state['iter_num']
         print(f"resuming {last_path} at iteration {it}")
     elif start != 'scratch':

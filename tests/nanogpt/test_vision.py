@@ -76,8 +76,8 @@ def test_see_pixels_masks_the_letters_it_replaces_and_keeps_a_share_as_letters()
     y = torch.arange(33 - 1).repeat(1000, 1)
     rows = torch.ones(1000, dtype=torch.bool)
     rows[::2] = False  # drawing rows: never pixels
-    keep, shifts = pixel_draws((1000,), torch.Generator().manual_seed(0), 0.25, 0)
-    assert (shifts == 0).all()
+    keep, shifts, flips = pixel_draws((1000,), torch.Generator().manual_seed(0), 0.25, 0)
+    assert (shifts == 0).all() and not flips.any()
     y2, seen = see_pixels(y, pictures(1000), rows, META, keep=keep)
     chosen = seen['image_rows']
     assert not chosen[::2].any() and 0.70 < chosen[1::2].float().mean() < 0.80
@@ -91,6 +91,21 @@ def test_shift_moves_the_ink_and_leaves_black():
     img[0, 10, 12] = 255
     moved = shift_images(img, torch.tensor([[2, -3]]))
     assert moved[0, 12, 9] == 255 and int(moved.sum()) == 255
+
+
+def test_flips_mirror_only_the_chosen_pictures_and_leave_the_stream_alone_when_off():
+    gen = torch.Generator().manual_seed(0)
+    keep, shifts, flips = pixel_draws((1000,), gen, 0.0, 0, pixel_flip=True)
+    assert 0.45 < flips.float().mean() < 0.55
+    off, on = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    pixel_draws((8,), off, 0.1, 1)
+    pixel_draws((8,), on, 0.1, 1, pixel_flip=True)
+    assert not torch.equal(off.get_state(), on.get_state())  # only a flipping run draws the flips
+    pics = torch.zeros(2, 28, 28, dtype=torch.uint8)
+    pics[:, 5, 3] = 255
+    y = torch.zeros(2, 32, dtype=torch.long)
+    _, seen = see_pixels(y, pics, torch.ones(2, dtype=torch.bool), META, flips=torch.tensor([True, False]))
+    assert seen['images'][0, 5, 24] == 255 and seen['images'][1, 5, 3] == 255 and int(seen['images'].sum()) == 510
 
 
 def test_the_checkpoint_keeps_nanogpts_model_dict_and_the_encoder_beside_it():
