@@ -4,6 +4,7 @@
     caption_draw: caption: seven: small, thick, tilted right, image:<letters>.
     question:     image:<letters>, is it more than 4? yes.
                   image:<letters>, image:<letters>, what is their sum? 12.
+                  image:<letters>, image:<letters>, what is their sum? 5+7=12.    (question_work=True)
 
 A caption says the label (as a word) and each attribute's level (data/attributes.py: three levels
 per attribute, cut at the terciles of the training images), in one of a few phrasings, so that a
@@ -147,8 +148,10 @@ class CaptionDrawing:
 
 
 # one question template: its name, how many images it shows, the values of its parameter k (None: no k),
-# its text for a k, and its answer from the labels shown
-Template = namedtuple('Template', 'name images ks ask answer')
+# its text for a k, its answer from the labels shown, and the working written before that answer when the data
+# asks for it (question_work): the labels read, so that a small model answers from what it has just written
+Template = namedtuple('Template', 'name images ks ask answer work', defaults=(None,))
+WORK_END = re.compile(r'=|: ')  # where a working ends and the answer begins
 
 
 def _yes(b):
@@ -160,11 +163,15 @@ QUESTIONS = {
     'mnist': (
         Template('even', 1, (None,), lambda k: 'is it even?', lambda d, k: _yes(d[0] % 2 == 0)),
         Template('more', 1, tuple(range(9)), lambda k: f'is it more than {k}?', lambda d, k: _yes(d[0] > k)),
-        Template('plus', 1, tuple(range(10)), lambda k: f'what is it plus {k}?', lambda d, k: str(d[0] + k)),
-        Template('two_image_sum', 2, (None,), lambda k: 'what is their sum?', lambda d, k: str(d[0] + d[1])),
+        Template('plus', 1, tuple(range(10)), lambda k: f'what is it plus {k}?', lambda d, k: str(d[0] + k),
+                 lambda d, k: f'{d[0]}+{k}='),
+        Template('two_image_sum', 2, (None,), lambda k: 'what is their sum?', lambda d, k: str(d[0] + d[1]),
+                 lambda d, k: f'{d[0]}+{d[1]}='),
         Template('two_image_larger', 2, (None,), lambda k: 'which is larger?',
-                 lambda d, k: 'first' if d[0] > d[1] else 'second' if d[1] > d[0] else 'same'),
-        Template('two_image_same', 2, (None,), lambda k: 'are they the same?', lambda d, k: _yes(d[0] == d[1])),
+                 lambda d, k: 'first' if d[0] > d[1] else 'second' if d[1] > d[0] else 'same',
+                 lambda d, k: f'{d[0]},{d[1]}: '),
+        Template('two_image_same', 2, (None,), lambda k: 'are they the same?', lambda d, k: _yes(d[0] == d[1]),
+                 lambda d, k: f'{d[0]},{d[1]}: '),
     ),
     'fashion_mnist': (
         Template('footwear', 1, (None,), lambda k: 'is it footwear?', lambda d, k: _yes(d[0] in FOOTWEAR)),
@@ -192,9 +199,19 @@ class Questioning:
     the blind answer (the commonest answer to that question among training images)."""
     name = 'question'
     weighted = True
+    meta_keys = ('question_work',)
 
     def templates(self, meta):
         return QUESTIONS[meta['dataset']]
+
+    def said(self, t, labels, k, meta):
+        """The written answer: the working first where the data has it (question_work), then the answer."""
+        work = t.work(labels, k) if meta.get('question_work') and t.work else ''
+        return work + t.answer(labels, k)
+
+    def final(self, text):
+        """The answer a written answer ends with, its working (if any) cut off; None stays None."""
+        return None if text is None else WORK_END.split(text)[-1]
 
     def prompt(self, images, ask):
         return ''.join(f"{IMAGE_PREFIX}{im}, " for im in images) + ask + ' '
@@ -206,23 +223,25 @@ class Questioning:
         k = t.ks[int(rng.integers(len(t.ks)))]
         same = t.name.endswith('same') and rng.random() < 0.5
         shown = [sample] + ([pool.draw(rng, sample.label if same else None)] if t.images == 2 else [])
-        return self.prompt([s.letters for s in shown], t.ask(k)), t.answer([s.label for s in shown], k), k
+        return self.prompt([s.letters for s in shown], t.ask(k)), [s.label for s in shown], k
 
     def records(self, sample, meta, rng=None, pool=None):
         templates = self.templates(meta)
-        prompt, answer, _ = self.ask(templates[int(rng.integers(len(templates)))], sample, pool, rng)
-        return [(prompt, answer)]
+        t = templates[int(rng.integers(len(templates)))]
+        prompt, labels, k = self.ask(t, sample, pool, rng)
+        return [(prompt, self.said(t, labels, k, meta))]
 
     def texts(self, meta):
         ph = placeholder(meta, 0).letters
-        return [self.prompt([ph] * t.images, t.ask(k)) + t.answer((a, b), k) + '.'
+        return [self.prompt([ph] * t.images, t.ask(k)) + self.said(t, (a, b), k, meta) + '.'
                 for t in self.templates(meta) for k in t.ks for a in range(10) for b in range(10)]
 
     def asked(self, template, samples, rng):
         """One question of this template per sample (a random k; a second image from the same samples):
         prompts (strings), right answers, and the keys (name, k) of the questions."""
         pool = Pool(samples)
-        return [list(column) for column in zip(*(self.ask(template, s, pool, rng) for s in samples))]
+        asked = [self.ask(template, s, pool, rng) for s in samples]
+        return [p for p, _, _ in asked], [template.answer(d, k) for _, d, k in asked], [k for _, _, k in asked]
 
     def blind_answers(self, template, train_labels, rng, n=20000):
         """The commonest answer to each of this template's questions (by k) among pairs of training labels
@@ -240,9 +259,9 @@ class Questioning:
             prompts, answers, keys = self.asked(t, samples, rng)
             blind = self.blind_answers(t, train_labels, np.random.default_rng(seed + 1))
             rows = [encode(p, meta['stoi']) for p in prompts]
-            longest = max(len(t.answer((a, b), k)) for k in t.ks for a in range(10) for b in range(10))
+            longest = max(len(self.said(t, (a, b), k, meta)) for k in t.ks for a in range(10) for b in range(10))
             said = complete(model, rows, meta, longest + 1, device=device)
-            right = np.array([s == a for s, a in zip(said, answers)])
+            right = np.array([self.final(s) == a for s, a in zip(said, answers)])
             k = int(right.sum())
             out[t.name] = dict(n=len(right), accuracy=k / max(1, len(right)), ci95=list(wilson_interval(k, len(right))),
                                blind_accuracy=float(np.mean([blind.get(q) == a for q, a in zip(keys, answers)])),

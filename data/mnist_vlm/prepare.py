@@ -46,6 +46,7 @@ out_dir = 'data/mnist_vlm'
 tasks = 'read,draw'  # the tasks whose records the GPT trains on (data/mnist_vlm/tasks.py)
 labels = 'digits'  # how labels are written: 'digits' (number:7) or 'words' (word:seven, word:ankle boot)
 text = ''  # '' or 'shakespeare': a text whose characters join the vocabulary, for training to mix in
+question_work = False  # questions answered after their working ('5+7=12'): the labels read, then the answer
 both_forms = True  # every image in every task's form; False: the blog's one random task per image
 augment_copies = 0  # extra copies of every training image, randomly shifted and rotated, then tokenised
 augment_generation = False  # False: the copies teach reading only, so the model learns to draw real, upright digits
@@ -115,7 +116,7 @@ def main():
     vq = load_vqvae(vqvae_ckpt)
     corpus = load_text(text) if text else ''
     meta = build_meta(tasks, vq.config.num_codes, vq.config.tokens_per_image, dataset=vq.dataset, labels=labels,
-                      text=corpus)
+                      text=corpus, question_work=question_work)
     if 'attributes' in meta:  # captions: each attribute's levels cut at its terciles
         meta['attribute_cuts'] = tercile_cuts(measure(load_split('train', meta['dataset'])[0], meta['dataset']))
     rng = np.random.default_rng(seed)

@@ -182,11 +182,11 @@ def label_strings(dataset, form):
     return list(DIGITS) if form == 'digits' else label_words(dataset)
 
 
-def build_meta(names, num_codes, tokens_per_image, *, dataset='mnist', labels='digits', text=''):
+def build_meta(names, num_codes, tokens_per_image, *, dataset='mnist', labels='digits', text='', question_work=False):
     """The vocabulary and record length of a dataset holding these tasks' records (and `text`, mixed in)."""
     tasks = get_tasks(names)
     form = dict(labels=label_strings(dataset, labels), label_key=LABEL_KEYS[labels], label_words=label_words(dataset),
-                attributes=list(attributes_of(dataset)), dataset=dataset)
+                attributes=list(attributes_of(dataset)), dataset=dataset, question_work=question_work)
     alphabet = image_alphabet(num_codes)
     texts = [r for t in tasks for r in t.texts(dict(form, image_alphabet=alphabet, tokens_per_image=tokens_per_image))]
     task_chars = ''.join(sorted(set(''.join(texts)) - {alphabet[0]}))
@@ -194,8 +194,9 @@ def build_meta(names, num_codes, tokens_per_image, *, dataset='mnist', labels='d
     check_text(task_chars, alphabet, 'the labels and task templates')
     check_text(text, alphabet, 'the text to mix in')
     # the keys only some tasks read (attributes, label words) are kept only where they are read: the meta.json of
-    # reading and drawing alone stays as it was, and so do the checkpoints that recorded its SHA-256
-    extra = {k: form[k] for t in tasks for k in getattr(t, 'meta_keys', ())}
+    # reading and drawing alone stays as it was, and so do the checkpoints that recorded its SHA-256 (a switch
+    # left off, question_work, is left out alike)
+    extra = {k: form[k] for t in tasks for k in getattr(t, 'meta_keys', ()) if form[k] is not False}
     return dict(meta, labels=form['labels'], label_key=form['label_key'], **extra, dataset=dataset,
                 seq_len=max(len(r) for r in texts), label_form=labels, tasks=[t.name for t in tasks])
 

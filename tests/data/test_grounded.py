@@ -70,13 +70,29 @@ def test_two_image_records_show_two_pictures_and_same_is_asked_of_pairs_half_the
     samples = [Sample(meta['image_alphabet'][d] * 16, d) for d in np.arange(500) % 10]
     pool = Pool(samples)
     same = [t for t in QUESTIONS['mnist'] if t.name == 'two_image_same'][0]
-    answers = [QUESTION.ask(same, s, pool, rng)[1] for s in samples]
+    answers = [same.answer(QUESTION.ask(same, s, pool, rng)[1], None) for s in samples]
     assert 0.5 < np.mean([a == 'yes' for a in answers]) < 0.62  # half asked of a pair, a tenth of the rest by chance
-    prompt, answer, _ = QUESTION.ask([t for t in QUESTIONS['mnist'] if t.name == 'two_image_sum'][0], samples[3],
+    prompt, labels, _ = QUESTION.ask([t for t in QUESTIONS['mnist'] if t.name == 'two_image_sum'][0], samples[3],
                                      pool, rng)
     first, second = prompt.split(', ')[:2]
     assert first == 'image:' + samples[3].letters and second.startswith('image:') and len(second) == 6 + 16
-    assert int(answer) == 3 + meta['image_alphabet'].index(second[6])
+    assert labels == [3, meta['image_alphabet'].index(second[6])]
+
+
+def test_questions_written_with_their_working_are_scored_by_the_answer_after_it():
+    t = {q.name: q for q in QUESTIONS['mnist']}
+    plain, work = meta_of(), dict(meta_of(), question_work=True)
+    assert QUESTION.said(t['plus'], (9,), 3, plain) == '12' and QUESTION.said(t['plus'], (9,), 3, work) == '9+3=12'
+    assert QUESTION.said(t['two_image_larger'], (2, 7), None, work) == '2,7: second'
+    assert QUESTION.said(t['even'], (4,), None, work) == 'yes'  # no working where the answer is one step
+    assert [QUESTION.final(s) for s in ('9+3=12', '2,7: second', 'yes', None)] == ['12', 'second', 'yes', None]
+    assert QUESTION.final('9+3=11') != t['plus'].answer((9,), 3)  # the answer, not the working, is scored
+    built = build_meta('read,question', 256, 16, question_work=True)
+    assert built['question_work'] and '+' in built['stoi'] and 'question_work' not in plain
+    rng = np.random.default_rng(0)
+    samples = [Sample('', d) for d in range(10)]
+    _, answers, _ = QUESTION.asked(t['two_image_sum'], samples, rng)
+    assert all(a.isdigit() for a in answers)  # the right answers compared are the final ones
 
 
 def test_the_blind_answer_is_the_commonest_among_training_labels():
