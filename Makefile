@@ -34,12 +34,15 @@ SUFFIX       = $(if $(filter mnist,$(DATASET)),,_$(DATASET))
 # the other image inputs share the tokenizer, data and judge, and train a run of their own: out/mnist_vlm_cnn,
 # out/fashion_mnist_vlm_letters, ...
 mode_dir     = out/$(DATASET)$(TASK_SUFFIX)_vlm$(if $(filter $(DEFAULT_INPUT),$(1)),,_$(1))
-IMAGE_CONFIG = $(if $(filter letters,$(IMAGE_INPUT)),,config/image_$(IMAGE_INPUT).py)
+# an input's config, then its dataset's own where there is one (config/image_cnn_mnist.py)
+IMAGE_CONFIG = $(if $(filter letters,$(IMAGE_INPUT)),,config/image_$(IMAGE_INPUT).py \
+	$(wildcard config/image_$(IMAGE_INPUT)_$(DATASET).py))
 VQVAE_CONFIG ?= config/vqvae_$(DATASET).py
 DATA_CONFIG  ?= config/prepare_$(DATASET)$(TASK_SUFFIX)_vlm.py
 TRAIN_CONFIG ?= config/train_$(DATASET)_vlm.py
-# TASKS=all: the shares of its task mix, on top of the dataset's training config
+# TASKS=all: the shares of its task mix, on top of the dataset's training config (and over an input's shares)
 TASK_CONFIG  = $(if $(TASK_SUFFIX),config/train_$(DATASET)$(TASK_SUFFIX)_vlm.py)
+TRAIN_CONFIGS = $(strip $(TRAIN_CONFIG) $(IMAGE_CONFIG) $(TASK_CONFIG))
 JUDGE_CONFIG ?= config/judge_$(DATASET).py
 VQVAE_DIR   ?= out/vqvae$(SUFFIX)
 DATA_DIR    ?= data/$(DATASET)$(TASK_SUFFIX)_vlm
@@ -80,8 +83,8 @@ $(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) $(wildcard data/mnist
 # is never replaced by accident: asked again for the same run, train says so and stops; asked for
 # another one in its folder, it refuses (ARGS="--force=True" replaces it). The tokenizer alike.
 train: $(RUN_DIR)/run.json
-$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG) $(call stage_force,train)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR) --init_from=auto \
+$(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIGS) $(call stage_force,train)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIGS) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR) --init_from=auto \
 		$(call stage_args,train)
 
 # the judge is trained once per dataset, apart from any VLM run, and reused by every evaluation
@@ -97,8 +100,8 @@ $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py) $(
 seeds: $(RUN_DIR)/seeds.json
 $(RUN_DIR)/seeds.json: $(RUN_DIR)/run.json $(JUDGE) $(addsuffix /run.json,$(SEED_RUNS)) eval/compare.py
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS)) --judge_ckpt=$(JUDGE) --out=$@
-$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG)
-	$(PY) -m nanogpt.train $(TRAIN_CONFIG) $(TASK_CONFIG) $(IMAGE_CONFIG) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR)_seed$* --seed=$* \
+$(RUN_DIR)_seed%/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIGS)
+	$(PY) -m nanogpt.train $(TRAIN_CONFIGS) --dataset=$(DATA_NAME) --out_dir=$(RUN_DIR)_seed$* --seed=$* \
 		--init_from=auto
 
 # the validation comparisons behind the README's table: each choice of the default undone, one GPT run

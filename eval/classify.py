@@ -63,12 +63,13 @@ def report_section(vlm, ev):
     plot_trail(res['trail'], os.path.join(ev.eval_dir, 'accuracy_vs_iter.png'))
     confusion_heatmap(res['confusion'], os.path.join(ev.eval_dir, 'confusion.png'))
     lo, hi = res['ci95']
+    split_name = ev.config.get('split', 'test')  # the report says which images it read: test, or val while choosing
     lines = [
-        f"## Reading (all test images, the likeliest of the ten labels: {', '.join(vlm.meta['labels'])}; pictures "
-        f"read as {vlm.image_input})", "",
+        f"## Reading (all {split_name} images, the likeliest of the ten labels: {', '.join(vlm.meta['labels'])}; "
+        f"pictures read as {vlm.image_input})", "",
         "| measure | value |", "|---|---|",
-        f"| test accuracy | {res['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}), {res['correct']:,} of {res['n']:,} |",
-        f"| majority-answer baseline (the commonest test label) | {res['majority_baseline']:.4f} |",
+        f"| {split_name} accuracy | {res['accuracy']:.4f} (95% CI {lo:.4f}-{hi:.4f}), {res['correct']:,} of {res['n']:,} |",
+        f"| majority-answer baseline (the commonest {split_name} label) | {res['majority_baseline']:.4f} |",
         "| answers that are not a label, constrained decoding | 0.00% (by construction) |",
         f"| answers that are not a label, free decoding | {res['free_non_label_rate']:.2%} |",
         f"| time to read all {res['n']:,} | {res['seconds']:.1f} s |", "",

@@ -46,6 +46,7 @@ def test_an_image_input_gets_its_config_and_a_run_folder_of_its_own():
     env = dict(os.environ)
     p = make('-n', '-B', 'train', 'SETUP=', 'IMAGE_INPUT=cnn', env=env)
     assert p.returncode == 0 and 'config/image_cnn.py' in p.stdout and '--out_dir=out/mnist_vlm_cnn ' in p.stdout
+    assert 'config/image_cnn.py config/image_cnn_mnist.py' in p.stdout  # the dataset's own settings come after
     p = make('-n', '-B', 'train', 'SETUP=', 'IMAGE_INPUT=frozen', 'DATASET=fashion_mnist', env=env)
     assert 'config/image_frozen.py' in p.stdout and '--out_dir=out/fashion_mnist_vlm_frozen ' in p.stdout
     p = make('-n', '-B', 'train', 'SETUP=', env=env)
@@ -53,6 +54,7 @@ def test_an_image_input_gets_its_config_and_a_run_folder_of_its_own():
     # Fashion-MNIST's default run reads through the conv net; its letters run is the one with a suffix
     p = make('-n', '-B', 'train', 'SETUP=', 'DATASET=fashion_mnist', env=env)
     assert 'config/image_cnn.py' in p.stdout and '--out_dir=out/fashion_mnist_vlm ' in p.stdout
+    assert 'image_cnn_mnist' not in p.stdout
     p = make('-n', '-B', 'train', 'SETUP=', 'DATASET=fashion_mnist', 'IMAGE_INPUT=letters', env=env)
     assert 'config/image_' not in p.stdout and '--out_dir=out/fashion_mnist_vlm_letters ' in p.stdout
     p = make('-n', 'all', 'IMAGE_INPUT=vit', env=env)
