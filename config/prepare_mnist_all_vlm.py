@@ -7,3 +7,8 @@ both_forms = True
 augment_copies = 1
 augment_generation = False
 seed = 1337
+# Sums and comparisons answered after their working ('what is their sum? 5+7=12.'). On the validation images,
+# the same model and steps (eval.report --split=val), against the run without working: plus k 0.9742 against
+# 0.8275, two-image sum 0.9478 against 0.6620, larger 0.9732 against 0.8500, same 0.9770 against 0.8846, and
+# reading 0.9735 against 0.9698; records are 77 characters instead of 74.
+question_work = True
