@@ -117,7 +117,7 @@ def time_training(cfg, vlm, dev, n_steps, plain):
                 keep, shifts, flips = pixel_draws(ix.shape, gen, cfg['letters_share'], cfg['pixel_shift'],
                                                   cfg.get('pixel_flip', False))
                 y, seen = see_pixels(y, torch.from_numpy(images[ix.numpy()]), rows[ix], meta, keep=keep,
-                                     shifts=shifts if cfg['pixel_shift'] else None, flips=flips)
+                                     shifts=shifts, flips=flips)
                 seen = {k: v.to(dev) for k, v in seen.items()}
             if n_text:
                 starts = torch.randint(len(text) - seq_len, (n_text,), generator=gen)

@@ -185,7 +185,7 @@ def get_batch(split, ix, tx=None, draws=None):
     if pixels:
         keep, shifts, flips = draws if draws is not None else (None, None, None)
         y, seen = see_pixels(y, torch.from_numpy(images[split][ix.numpy()]), image_rows[split][ix], meta, keep=keep,
-                             shifts=shifts if pixel_shift else None, flips=flips)
+                             shifts=shifts, flips=flips)
     if tx is not None and len(tx):  # patch: text windows below the records; no answer to weight in them
         x, y, w = add_text_rows(x, y, w, TEXT.windows(text[split], tx, meta['seq_len']))
         if seen:
