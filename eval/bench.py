@@ -84,7 +84,8 @@ def time_training(cfg, vlm, dev, n_steps, plain):
     gpt = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
                         dropout=cfg['dropout'], block_size=seq_len - 1, vocab_size=meta['vocab_size']))
     image_input = 'letters' if plain else cfg.get('image_input', 'letters')  # the run's way of seeing pictures
-    model = with_encoder(gpt, image_input, meta, width=cfg.get('encoder_width', 64), vq=vlm.vq).to(dev)
+    model = with_encoder(gpt, image_input, meta, width=cfg.get('encoder_width', 64), vq=vlm.vq,
+                         vectors=cfg.get('image_vectors', 0)).to(dev)
     opt = model.configure_optimizers(cfg['weight_decay'], cfg['learning_rate'], (cfg['beta1'], cfg['beta2']),
                                      dev.split(':')[0])
     B, T = cfg['batch_size'], seq_len - 1

@@ -71,6 +71,7 @@ letters_share = 0.25  # pixel inputs: share of reading records still read as let
 pixel_shift = 0  # pixel inputs: move each picture read by up to this many pixels (augmentation)
 pixel_flip = False  # pixel inputs: mirror half the pictures read left to right (clothes, not digits: a 2 mirrored is no 2)
 encoder_width = 64  # channels of the 'cnn' encoder
+image_vectors = 0  # pixel inputs: 0, a vector per image letter; 1, one per picture (its reading rows run far shorter)
 # model
 n_layer = 4
 n_head = 4
@@ -225,7 +226,7 @@ if init_from == 'scratch':
         raise SystemExit(f"error: {out_dir} holds {what}; pass --init_from=resume to continue it, --force=True to "
                          "replace it, or choose another --out_dir")
     # patch: an image encoder beside the GPT for pixel inputs ('frozen': the VQ-VAE's that wrote the data's letters)
-    model = with_encoder(GPT(GPTConfig(**model_args)), image_input, meta, width=encoder_width,
+    model = with_encoder(GPT(GPTConfig(**model_args)), image_input, meta, width=encoder_width, vectors=image_vectors,
                          vq=load_checked_vqvae(meta, data_dir) if image_input == 'frozen' else None)
 elif init_from == 'resume':
     resume_path = last_path if os.path.exists(last_path) else ckpt_path
@@ -236,10 +237,12 @@ elif init_from == 'resume':
         model_args[k] = checkpoint['model_args'][k]  # the architecture is the checkpoint's
     model = GPT(GPTConfig(**model_args))
     model.load_state_dict(checkpoint['model'])
-    was = (checkpoint.get('encoder_args') or {}).get('mode', 'letters')
-    if was != image_input:
-        raise SystemExit(f"error: {resume_path} reads images as {was!r}, not image_input={image_input!r}; resume it "
-                         f"with --image_input={was}, or start afresh with --init_from=scratch --force=True")
+    was = checkpoint.get('encoder_args') or {}
+    was = (was.get('mode', 'letters'), was.get('vectors', 0) if was else image_vectors)
+    if was != (image_input, image_vectors):
+        raise SystemExit(f"error: {resume_path} reads images as {was[0]!r} with image_vectors={was[1]}, not "
+                         f"image_input={image_input!r} with image_vectors={image_vectors}; resume it with those, or "
+                         "start afresh with --init_from=scratch --force=True")
     model = attach_encoder(model, checkpoint, resume_path).train()  # a pixel run's encoder, saved beside the GPT
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     best_val_acc, elapsed0 = checkpoint['best_val_acc'], checkpoint['elapsed']

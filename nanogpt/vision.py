@@ -12,8 +12,11 @@
 Every encoder writes one vector per image letter, on the grid the letters come from (4x4 or 7x7,
 row-major), so a record keeps its layout and the loader its batches: the vectors replace the
 embeddings of the letters' places (placeholders, as nanoVLM's image tokens), and the GPT adds its
-position embeddings as usual. Drawing stays discrete (Janus's decoupling): a drawing record is
-letters in and letters out, decoded by the VQ-VAE.
+position embeddings as usual. Or (image_vectors=1) one vector per picture, as the multimodal nanoGPT
+on Fashion-MNIST does: the record keeps its placeholders, and PixelGPT cuts all but the first out of
+the rows that read pixels before the GPT sees them (a 73-character Fashion-MNIST reading record
+costs 25 positions), then lays the logits back where the record's characters are. Drawing stays
+discrete (Janus's decoupling): a drawing record is letters in and letters out, decoded by the VQ-VAE.
 
 A checkpoint keeps the GPT under `model` in nanoGPT's layout; the encoder and projector are under
 `encoder`, their shape under `encoder_args`.
@@ -37,18 +40,22 @@ def check_image_input(name):
 
 
 class ImageEncoder(nn.Module):
-    """uint8 images (B, 28, 28) -> vectors (B, tokens_per_image, n_embd), one per cell of the letters' grid."""
+    """uint8 images (B, 28, 28) -> vectors (B, tokens, n_embd): one per cell of the letters' grid (vectors=0),
+    or one for the whole picture (vectors=1)."""
 
-    def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None):
+    def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None, vectors=0):
         super().__init__()
         side = math.isqrt(tokens_per_image)
         if side not in (4, 7) or side * side != tokens_per_image:
             raise SystemExit(f"error: image_input={mode!r} writes a 4x4 or 7x7 grid of vectors, but the data has "
                              f"{tokens_per_image} letters per image; use a conv tokenizer of 16 or 49 tokens")
-        self.mode, self.tokens = mode, tokens_per_image
+        if vectors not in (0, 1):
+            raise SystemExit(f"error: image_vectors={vectors!r}: use 0 (one vector per image letter) or 1 (one per "
+                             "picture)")
+        self.mode, self.letters, self.tokens = mode, tokens_per_image, vectors or tokens_per_image
         if mode == 'patches':
             self.net = nn.Identity()
-            self.proj = nn.Conv2d(1, n_embd, 28 // side, 28 // side)  # a stride-p conv is one linear map per patch
+            grid = nn.Conv2d(1, n_embd, 28 // side, 28 // side)  # a stride-p conv is one linear map per patch
         elif mode == 'cnn':
             w = width
 
@@ -58,7 +65,7 @@ class ImageEncoder(nn.Module):
             if side == 4:
                 layers += conv(w, w, 2)  # 7->4
             self.net = nn.Sequential(*layers)
-            self.proj = nn.Conv2d(w, n_embd, 1)
+            grid = nn.Conv2d(w, n_embd, 1)
         elif mode == 'frozen':
             if not vq_args or vq_args.get('encoder') != 'conv' or vq_args.get('tokens_per_image') != tokens_per_image:
                 raise SystemExit("error: image_input='frozen' needs the conv VQ-VAE that wrote the data's letters; "
@@ -67,16 +74,24 @@ class ImageEncoder(nn.Module):
             self.net = VQVAE(VQVAEConfig(**vq_args)).encoder[:-1]
             self.net.requires_grad_(False)
             hidden = vq_args['hidden']
-            self.proj = nn.Sequential(nn.Conv2d(hidden, n_embd, 1), nn.GELU(), nn.Conv2d(n_embd, n_embd, 1))
+            grid = nn.Sequential(nn.Conv2d(hidden, n_embd, 1), nn.GELU(), nn.Conv2d(n_embd, n_embd, 1))
         else:
             check_image_input(mode)
             raise SystemExit("error: image_input='letters' has no encoder: the GPT reads the letters")
-        self.args = dict(mode=mode, n_embd=n_embd, tokens_per_image=tokens_per_image, width=width, vq_args=vq_args)
+        if vectors == 1:  # the whole feature map through one linear layer (an MLP for the frozen encoder's)
+            with torch.no_grad():
+                features = self.net(torch.zeros(1, 1, 28, 28)).numel()
+            mlp = [nn.GELU(), nn.Linear(n_embd, n_embd)] if mode == 'frozen' else []
+            self.proj = nn.Sequential(nn.Flatten(), nn.Linear(features, n_embd), *mlp)
+        else:
+            self.proj = grid
+        self.args = dict(mode=mode, n_embd=n_embd, tokens_per_image=tokens_per_image, width=width, vq_args=vq_args,
+                         vectors=vectors)
 
     @classmethod
-    def from_vqvae(cls, vq, n_embd):
+    def from_vqvae(cls, vq, n_embd, vectors=0):
         """The 'frozen' encoder, its weights those of a trained VQ-VAE."""
-        enc = cls('frozen', n_embd, vq.config.tokens_per_image, vq_args=dict(vars(vq.config)))
+        enc = cls('frozen', n_embd, vq.config.tokens_per_image, vq_args=dict(vars(vq.config)), vectors=vectors)
         enc.net.load_state_dict(vq.encoder[:-1].state_dict())
         return enc
 
@@ -84,7 +99,8 @@ class ImageEncoder(nn.Module):
         if images.shape[-2:] != (28, 28):
             raise ValueError(f"the encoder reads 28x28 images, not {tuple(images.shape[-2:])}")
         x = images.float()[:, None] / 255
-        return self.proj(self.net(x)).flatten(2).transpose(1, 2)
+        out = self.proj(self.net(x))
+        return out[:, None] if out.dim() == 2 else out.flatten(2).transpose(1, 2)
 
     def counts(self):
         """Parameters of the encoder and of the projector (the frozen encoder's are not trained)."""
@@ -134,7 +150,8 @@ class PixelGPT(nn.Module):
 
     Called like GPT, plus `images` (B, 28, 28) uint8 and `image_rows` (which rows hold a picture at
     the reading record's image place; all of them when None). Without images it is the GPT itself:
-    drawing, text and sample.py use it so.
+    drawing, text and sample.py use it so. An encoder of fewer vectors than the picture has letters
+    runs its rows with the spare placeholders cut out; the logits come back on the record's places.
     """
 
     def __init__(self, gpt, encoder):
@@ -142,6 +159,7 @@ class PixelGPT(nn.Module):
         self.gpt, self.encoder = gpt, encoder
         self.config, self.image_input = gpt.config, encoder.mode
         self.slot = len(READ.prefix)  # 'image:' and then the picture's places
+        self.spare = encoder.letters - encoder.tokens  # placeholders no vector stands in
 
     def embed(self, idx, images, rows=None, pos0=0):
         """The token embeddings of idx with the encoder's vectors at the picture's places of the chosen rows."""
@@ -154,13 +172,43 @@ class PixelGPT(nn.Module):
         places = torch.arange(start, start + k, device=idx.device)
         return x.index_put((rows[:, None], places[None, :]), vectors)
 
+    def squeeze(self, idx):
+        """idx without the spare placeholders, and where its logits go among idx's places: its last vector
+        predicts what follows the picture, as the picture's last letter did."""
+        end, T = self.slot + self.encoder.tokens, idx.shape[1]
+        kept = torch.cat([torch.arange(end - 1), torch.arange(end - 1 + self.spare, T)]).to(idx.device)
+        return torch.cat([idx[:, :end], idx[:, end + self.spare:]], 1), kept
+
     def forward(self, idx, targets=None, caches=None, pos0=0, all_logits=False, images=None, image_rows=None):
-        embeds = None if images is None else self.embed(idx, images, image_rows, pos0)
-        return self.gpt(idx, targets, caches, pos0, all_logits, embeds=embeds)
+        if images is None:
+            if caches and caches[0]:  # after a squeezed prompt the cache is shorter than the ids were
+                pos0 = caches[0][0].shape[2]
+            return self.gpt(idx, targets, caches, pos0, all_logits)
+        if not self.spare:
+            return self.gpt(idx, targets, caches, pos0, all_logits, embeds=self.embed(idx, images, image_rows, pos0))
+        seeing = torch.ones(len(idx), dtype=torch.bool, device=idx.device) if image_rows is None else image_rows
+        if not seeing.any():
+            return self.gpt(idx, targets, caches, pos0, all_logits)
+        if caches is not None and not seeing.all():
+            raise ValueError("a cached pass reads pixels in every row or in none")
+        rows, others = seeing.nonzero()[:, 0], (~seeing).nonzero()[:, 0]
+        short, kept = self.squeeze(idx[rows])
+        full = all_logits or targets is not None
+        seen, _ = self.gpt(short, None, caches, pos0, full, embeds=self.embed(short, images[rows], pos0=pos0))
+        logits = seen.new_zeros(len(idx), idx.shape[1] if full else 1, seen.shape[-1])
+        logits = logits.index_put((rows[:, None], kept[None, :]) if full else (rows,), seen)
+        if len(others):
+            logits = logits.index_put((others,), self.gpt(idx[others], None, None, pos0, full)[0])
+        if targets is None:
+            return logits, None
+        return logits, F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-1)
 
     def generate(self, idx, max_new_tokens, *, images=None, **sampling):
-        embeds = None if images is None else self.embed(idx, images)
-        return self.gpt.generate(idx, max_new_tokens, embeds=embeds, **sampling)
+        if images is None:
+            return self.gpt.generate(idx, max_new_tokens, **sampling)
+        short = self.squeeze(idx)[0] if self.spare else idx
+        out = self.gpt.generate(short, max_new_tokens, embeds=self.embed(short, images), **sampling)
+        return torch.cat([idx, out[:, short.shape[1]:]], 1)
 
     def get_num_params(self, non_embedding=True):
         return self.gpt.get_num_params(non_embedding) + sum(self.encoder.counts().values())
@@ -168,14 +216,14 @@ class PixelGPT(nn.Module):
     configure_optimizers = GPT.configure_optimizers  # AdamW over every trainable parameter, encoder's included
 
 
-def with_encoder(gpt, image_input, meta, *, width=64, vq=None):
+def with_encoder(gpt, image_input, meta, *, width=64, vq=None, vectors=0):
     """The GPT as it will read pictures: itself for letters, else a PixelGPT with a new encoder ('frozen': vq's)."""
     check_image_input(image_input)
     if image_input == 'letters':
         return gpt
     if image_input == 'frozen':
-        return PixelGPT(gpt, ImageEncoder.from_vqvae(vq, gpt.config.n_embd))
-    return PixelGPT(gpt, ImageEncoder(image_input, gpt.config.n_embd, meta['tokens_per_image'], width))
+        return PixelGPT(gpt, ImageEncoder.from_vqvae(vq, gpt.config.n_embd, vectors))
+    return PixelGPT(gpt, ImageEncoder(image_input, gpt.config.n_embd, meta['tokens_per_image'], width, vectors=vectors))
 
 
 def weights(model):

@@ -72,6 +72,36 @@ def test_cached_reading_equals_one_full_pass():
     assert len(free) == 5
 
 
+@pytest.mark.parametrize('mode', ['patches', 'cnn', 'frozen'])
+def test_one_vector_per_picture_reads_as_the_whole_record_would(mode):
+    meta = build_meta('read,draw', 40, 16, labels='words')  # labels of several characters: cached passes after it
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size'], n_layer=2, n_head=2, n_embd=32))
+    vq = VQVAE(VQVAEConfig(hidden=32, code_dim=8, num_codes=40)) if mode == 'frozen' else None
+    model = with_encoder(gpt, mode, meta, width=16, vq=vq, vectors=1).eval()
+    assert model.encoder(pictures(3)).shape == (3, 1, 32) and model.spare == 15
+    images = pictures(5).numpy()
+    prompts, pix = READ.prompts(model, images, meta)
+    scores = READ.answer_scores(model, images, meta)
+    P = prompts.shape[1]
+    for j, label in enumerate(meta['labels']):  # each label scored in one uncached pass over the whole record
+        ids = torch.tensor([meta['stoi'][c] for c in label]).expand(5, -1)
+        full, _ = model(torch.cat([prompts, ids[:, :-1]], 1), images=pix, all_logits=True)
+        want = full[:, P - 1:].log_softmax(-1).gather(2, ids[:, :, None]).sum((1, 2))
+        assert torch.allclose(scores[:, j], want, atol=1e-4)
+    # the squeezed rows run as the GPT alone would on the short record; the other rows as the GPT on the whole one
+    rows = torch.tensor([True, False, True, False, True])
+    logits, _ = model(prompts, images=pix, image_rows=rows, all_logits=True)
+    short, kept = model.squeeze(prompts[rows])
+    alone, _ = model.gpt(short, all_logits=True, embeds=model.embed(short, pix[rows]))
+    assert short.shape[1] == P - 15 and torch.allclose(logits[rows][:, kept], alone, atol=1e-5)
+    assert torch.allclose(logits[~rows], model.gpt(prompts[~rows], all_logits=True)[0], atol=1e-5)
+    out = model.generate(prompts, 4, images=pix, temperature=0)
+    assert out.shape == (5, P + 4) and torch.equal(out[:, :P], prompts)
+    with pytest.raises(SystemExit, match='image_vectors'):
+        ImageEncoder('cnn', 24, 16, vectors=4)
+
+
 def test_see_pixels_masks_the_letters_it_replaces_and_keeps_a_share_as_letters():
     y = torch.arange(33 - 1).repeat(1000, 1)
     rows = torch.ones(1000, dtype=torch.bool)
@@ -145,6 +175,18 @@ def test_a_cnn_run_trains_reads_and_refuses_to_resume_as_another_input(pipeline,
     p = run('nanogpt.train', *args, '--image_input=patches', '--init_from=resume', '--max_iters=90',
             env_extra=pipeline['env'], check=False)
     assert p.returncode == 1 and "reads images as 'cnn'" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_of_one_vector_per_picture_trains_and_resumes_only_as_one(pipeline, tmp_path):
+    out = str(tmp_path / 'one')
+    args = ('tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={out}', '--max_iters=10',
+            '--eval_interval=10', '--lr_decay_iters=10', '--image_input=cnn')
+    run('nanogpt.train', *args, '--image_vectors=1', env_extra=pipeline['env'])
+    vlm = VLM.load(out)
+    seen, labels = vlm.inputs('val')
+    assert vlm.gpt.spare == vlm.meta['tokens_per_image'] - 1 and len(vlm.read(seen[:20])) == 20
+    p = run('nanogpt.train', *args, '--init_from=resume', '--max_iters=20', env_extra=pipeline['env'], check=False)
+    assert p.returncode == 1 and 'image_vectors=1' in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
 def test_frozen_without_its_tokenizer_is_one_line(pipeline, tmp_path):
