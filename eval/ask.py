@@ -112,14 +112,16 @@ def grounded_answer(vlm, digit):
     if name not in vlm.meta['tasks']:
         raise SystemExit(f"error: {out_dir} was not trained on {name}s (its tasks: {', '.join(vlm.meta['tasks'])}); "
                          "train one with `make all TASKS=all`")
-    shown = [digit] + ([load_digit(image2, dataset=vlm.meta['dataset'])] if image2 else [])
-    codes = [letters(c, vlm.meta) for c in vlm.encode(np.stack(shown))]
+    shown = np.stack([digit] + ([load_digit(image2, dataset=vlm.meta['dataset'])] if image2 else []))
+    pixels = None if vlm.image_input == 'letters' else torch.from_numpy(shown)[None]  # (1, pictures, 28, 28)
+    codes = [letters(c, vlm.meta) for c in (vlm.encode(shown) if pixels is None else
+                                            np.zeros((len(shown), vlm.meta['tokens_per_image']), dtype=np.int64))]
     prompt = QUESTION.prompt(codes, question.strip()) if question else CAPTION.prompt(codes[0])
     if len(prompt) >= vlm.meta['seq_len']:
         raise SystemExit(f"error: --question is {len(prompt) - len(QUESTION.prompt(codes, ''))} characters; with its "
                          f"pictures a record holds {vlm.meta['seq_len']}: ask a shorter one, like 'is it even?'")
     said = complete(vlm.gpt, [encode(prompt, vlm.meta['stoi'])], vlm.meta, vlm.meta['seq_len'] - len(prompt),
-                    device=vlm.device)[0]
+                    pixels=pixels, device=vlm.device)[0]
     return said if said is not None else "(no answer ended by '.' within the record length; it wrote past it)"
 
 

@@ -30,11 +30,11 @@ import torch
 from common.configurator import configure
 from common.files import write_json
 from common.runtime import pick_device, resources
-from data.mnist_vlm.tasks import READ, TEXT
+from data.mnist_vlm.tasks import TEXT
 from nanogpt.dataloader import (add_text_rows, answer_mask, load_layout, load_records, load_text_ids, make_targets,
-                                step_indices, task_rows, weighted_loss)
+                                step_indices, weighted_loss)
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import pixel_draws, see_pixels, with_encoder
+from nanogpt.vision import no_pictures_below, pictures_shown, pixel_draws, see_pixels, with_encoder
 from nanogpt.vlm import RUN_DIR, VLM
 
 # -----------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def time_training(cfg, vlm, dev, n_steps, plain):
         answer = answer_mask(layout, seq_len, [t.weighted for t in vlm.tasks])
         if image_input != 'letters':
             images = np.load(os.path.join(vlm.data_dir, 'train_images.npy'), mmap_mode='r')
-            rows = task_rows(layout, meta['tasks'], READ.name)
+            rows = pictures_shown(records, meta)
         n_text = round(B * cfg.get('text_share', 0.0))  # as nanogpt/train.py mixes text in
         text = load_text_ids(vlm.data_dir, 'train') if n_text else None
 
@@ -123,6 +123,7 @@ def time_training(cfg, vlm, dev, n_steps, plain):
             if n_text:
                 starts = torch.randint(len(text) - seq_len, (n_text,), generator=gen)
                 x, y, w = add_text_rows(x, y, w, TEXT.windows(text, starts, seq_len))
+                seen = no_pictures_below(seen, n_text) if seen else seen
             return x.to(dev), y.to(dev), w.to(dev), int((y >= 0).sum()), seen
 
     def step():

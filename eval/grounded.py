@@ -34,7 +34,7 @@ def caption_section(vlm, ev):
     meta = vlm.meta
     levels = measured_levels(ev.test_images, meta)
     blind = blind_level(measured_levels(load_split('train', meta['dataset'])[0], meta))
-    res = CAPTION.evaluate(vlm.gpt, ev.codes, ev.labels, levels, meta, blind=blind, device=vlm.device)
+    res = CAPTION.evaluate(vlm.gpt, ev.seen, ev.labels, levels, meta, blind=blind, device=vlm.device)
     res['blind_levels'] = {a: LEVELS[a][v] for a, v in blind.items()}
     print(f"caption: label accuracy {res['label_accuracy']:.4f}, exact match {res['exact_match']:.4f}, "
           + ', '.join(f"{a} {r['accuracy']:.4f} (blind {r['blind_accuracy']:.4f})" for a, r in res['attributes'].items()))
@@ -86,9 +86,11 @@ def caption_draw_section(vlm, ev):
 
 def question_section(vlm, ev):
     meta = vlm.meta
-    samples = [Sample(letters(c, meta), int(d)) for c, d in zip(ev.codes, ev.labels)]
-    res = QUESTION.evaluate(vlm.gpt, samples, load_split('train', meta['dataset'])[1], meta, device=vlm.device,
-                            seed=ev.config['seed'])
+    pixels = vlm.image_input != 'letters'  # then the prompts hold placeholders and the pictures go beside them
+    samples = [Sample(letters(0 * c if pixels else c, meta), int(d), index=i)
+               for i, (c, d) in enumerate(zip(ev.codes, ev.labels))]
+    res = QUESTION.evaluate(vlm.gpt, samples, load_split('train', meta['dataset'])[1], meta,
+                            pictures=ev.test_images if pixels else None, device=vlm.device, seed=ev.config['seed'])
     for name, r in res.items():
         print(f"question {name}: {r['accuracy']:.4f} (blind {r['blind_accuracy']:.4f}); e.g. {r['example']}")
     lines = [

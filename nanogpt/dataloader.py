@@ -47,11 +47,6 @@ def load_layout(data_dir, split, n_records):
     return torch.from_numpy(layout.astype(np.int64))
 
 
-def task_rows(layout, tasks, name):
-    """Which records (a bool per row of the layout) belong to the task `name` of meta.json's list `tasks`."""
-    return layout[:, 0] == tasks.index(name)
-
-
 def answer_mask(layout, seq_len, weighted):
     """Which next-token targets (N, seq_len-1) are a written answer to weight: the characters of the answer
     span of each record whose task is weighted (weighted: a bool per task), up to the '.' that ends it."""

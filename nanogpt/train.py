@@ -35,9 +35,10 @@ from common.runtime import StopSignal, pick_device, run_record
 from data.mnist_vlm.format import load_meta
 from data.mnist_vlm.tasks import READ, TEXT, get_tasks
 from nanogpt.dataloader import (add_text_rows, answer_mask, length_groups, load_layout, load_records, load_text_ids,
-                                loss_weights, make_targets, parse_mix, step_indices, task_rows, weighted_loss)
+                                loss_weights, make_targets, parse_mix, step_indices, weighted_loss)
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import attach_encoder, check_image_input, pixel_draws, see_pixels, weights, with_encoder
+from nanogpt.vision import (attach_encoder, check_image_input, no_pictures_below, pictures_shown, pixel_draws,
+                            see_pixels, weights, with_encoder)
 from nanogpt.vlm import check_data, data_dir_of, load_checked_vqvae, snapshots
 
 # -----------------------------------------------------------------------------
@@ -173,7 +174,11 @@ if pixels:
         raise SystemExit(f"error: {data_dir} holds no pixels for image_input={image_input!r} (older data); rebuild it "
                          "with `make data`")
     images = {split: np.load(os.path.join(data_dir, f'{split}_images.npy'), mmap_mode='r') for split in records}
-    image_rows = {split: task_rows(lay, meta['tasks'], READ.name) for split, lay in layout.items()}
+    # every record that opens with a picture reads it (reading, captions, questions): as many as it shows
+    image_rows = {split: pictures_shown(r, meta) for split, r in records.items()}
+    if any(int(image_rows[s].max()) > (images[s].shape[1] if images[s].ndim == 4 else 1) for s in records):
+        raise SystemExit(f"error: {data_dir} holds records of two pictures but one picture per record (older data); "
+                         "rebuild it with `make data`")
 val_seen = val_split['images'][:val_images] if pixels else val_split['codes'][:val_images]
 
 
@@ -189,9 +194,7 @@ def get_batch(split, ix, tx=None, draws=None):
                              shifts=shifts, flips=flips)
     if tx is not None and len(tx):  # patch: text windows below the records; no answer to weight in them
         x, y, w = add_text_rows(x, y, w, TEXT.windows(text[split], tx, meta['seq_len']))
-        if seen:
-            seen = dict(images=torch.cat([seen['images'], seen['images'][:0].new_zeros(len(tx), 28, 28)]),
-                        image_rows=torch.cat([seen['image_rows'], torch.zeros(len(tx), dtype=torch.bool)]))
+        seen = no_pictures_below(seen, len(tx)) if seen else seen
     if device_type == 'cuda':
         x, y, w = (t.pin_memory().to(device, non_blocking=True) for t in (x, y, w))
         return x, y, w, {k: v.pin_memory().to(device, non_blocking=True) for k, v in seen.items()}

@@ -2,7 +2,8 @@
 
     python -m nanogpt.train config/train_mnist_vlm.py config/image_cnn.py    # or `make all IMAGE_INPUT=cnn`
 
-`image_input` (a config key of nanogpt/train.py) says how the GPT sees the picture of a reading record:
+`image_input` (a config key of nanogpt/train.py) says how the GPT sees the pictures a record opens with
+(reading, captions and questions, a two-image question's both; drawing records write theirs as letters):
     letters  the VQ-VAE's letters, as text (nanoGPT unchanged: the default)
     patches  the 28x28 image cut into a grid of patches, each projected by one linear layer (Fuyu)
     cnn      a small conv net trained with the GPT from scratch, projected by a 1x1 convolution
@@ -27,7 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from data.mnist_vlm.tasks import READ
+from data.mnist_vlm.decode import IMAGE_PREFIX
+from data.mnist_vlm.format import encode
 from nanogpt.model import GPT, load_gpt
 from vqvae.model import VQVAE, VQVAEConfig
 
@@ -127,87 +129,135 @@ def pixel_draws(shape, gen, letters_share, pixel_shift, pixel_flip=False):
     return keep, shifts, flips
 
 
+GAP = len(', ' + IMAGE_PREFIX)  # from the end of a picture's letters to the next picture's: 'image:<L>, image:<L>, ...'
+
+
+def picture_places(meta, n):
+    """Where the letters of a record's first n pictures start: reading, captions and questions open with
+    'image:<letters>', and a two-image question shows its second picture right after the first."""
+    return [len(IMAGE_PREFIX) + j * (meta['tokens_per_image'] + GAP) for j in range(n)]
+
+
+def pictures_shown(records, meta):
+    """How many pictures each record (ids (N, T)) shows as input, read off its text: 'image:' at its start, and
+    again after the first picture's letters. Drawing records write their picture as the answer: none."""
+    mark = torch.tensor(encode(IMAGE_PREFIX, meta['stoi']))
+    at = [s - len(IMAGE_PREFIX) for s in picture_places(meta, 2)]
+    first = (records[:, at[0]:at[0] + len(mark)] == mark).all(1)
+    second = first & (records[:, at[1]:at[1] + len(mark)] == mark).all(1) if records.shape[1] > at[1] + len(mark) \
+        else torch.zeros_like(first)
+    return first.long() + second.long()
+
+
 def see_pixels(y, pics, rows, meta, *, keep=None, shifts=None, flips=None):
-    """A batch's reading rows (`rows`, bool) that see their pictures (`pics`, uint8 (B, 28, 28)) as pixels.
+    """A batch's rows that see their pictures (`pics`, uint8 (B, 28, 28), or (B, P, 28, 28) for up to P a
+    record) as pixels: `rows`, how many pictures each row shows (pictures_shown; a bool for one or none).
 
     keep: which of them do (the others read their letters still); shifts: (B, 2) pixels to move each
-    picture by; flips: (B,) which pictures to mirror left to right (all from pixel_draws). Returns the
-    targets with the image letters of those rows ignored (they are not in the input: nothing to predict
-    them from) and the keyword inputs of PixelGPT."""
-    if keep is not None:
-        rows = rows & keep
+    row's pictures by; flips: (B,) which rows' pictures to mirror left to right (all from pixel_draws).
+    Returns the targets with the image letters of those pictures ignored (they are not in the input:
+    nothing to predict them from) and the keyword inputs of PixelGPT."""
+    shown = rows.long() if keep is None else rows.long() * keep
+    one = pics.dim() == 3
+    pics = pics[:, None] if one else pics
     if shifts is not None:
-        pics = shift_images(pics, shifts)
+        pics = shift_images(pics.flatten(0, 1), shifts.repeat_interleave(pics.shape[1], 0)).view(pics.shape)
     if flips is not None and flips.any():
-        pics = torch.where(flips[:, None, None], pics.flip(-1), pics)
+        pics = torch.where(flips[:, None, None, None], pics.flip(-1), pics)
     y = y.clone()
-    y[rows, READ.image_targets(meta)] = -1
-    return y, dict(images=pics, image_rows=rows)
+    for j, s in enumerate(picture_places(meta, pics.shape[1])):
+        y[shown > j, s - 1:s - 1 + meta['tokens_per_image']] = -1
+    return y, dict(images=pics[:, 0] if one else pics, image_rows=shown)
+
+
+def no_pictures_below(seen, n):
+    """see_pixels' inputs with n rows that show no picture appended below (the text windows of a mixed batch)."""
+    images, rows = seen['images'], seen['image_rows']
+    return dict(images=torch.cat([images, images.new_zeros(n, *images.shape[1:])]),
+                image_rows=torch.cat([rows, rows.new_zeros(n)]))
 
 
 class PixelGPT(nn.Module):
     """nanoGPT's GPT reading pictures through an encoder (nanoVLM's VisionLanguageModel, in small).
 
-    Called like GPT, plus `images` (B, 28, 28) uint8 and `image_rows` (which rows hold a picture at
-    the reading record's image place; all of them when None). Without images it is the GPT itself:
-    drawing, text and sample.py use it so. An encoder of fewer vectors than the picture has letters
-    runs its rows with the spare placeholders cut out; the logits come back on the record's places.
+    Called like GPT, plus `images` (B, 28, 28) uint8, or (B, P, 28, 28) for records of up to P pictures,
+    and `image_rows`: how many of them each row shows at its pictures' places (a bool: one or none; all P
+    when None). Without images it is the GPT itself: drawing, text and sample.py use it so. An encoder
+    of fewer vectors than a picture has letters runs its rows with the spare placeholders cut out; the
+    logits come back on the record's places.
     """
 
     def __init__(self, gpt, encoder):
         super().__init__()
         self.gpt, self.encoder = gpt, encoder
         self.config, self.image_input = gpt.config, encoder.mode
-        self.slot = len(READ.prefix)  # 'image:' and then the picture's places
-        self.spare = encoder.letters - encoder.tokens  # placeholders no vector stands in
+        self.spare = encoder.letters - encoder.tokens  # placeholders of a picture that no vector stands in
+        self.places = lambda n: picture_places(dict(tokens_per_image=encoder.letters), n)
 
-    def embed(self, idx, images, rows=None, pos0=0):
-        """The token embeddings of idx with the encoder's vectors at the picture's places of the chosen rows."""
-        x = self.gpt.transformer.wte(idx)
-        start, k = self.slot - pos0, self.encoder.tokens
-        if start < 0 or start + k > idx.shape[1]:
-            raise ValueError(f"the picture's places {self.slot}-{self.slot + k - 1} are not all in this pass")
-        rows = torch.arange(len(idx), device=idx.device) if rows is None else rows.nonzero()[:, 0]
-        vectors = self.encoder(images[rows]).to(x.dtype)
-        places = torch.arange(start, start + k, device=idx.device)
-        return x.index_put((rows[:, None], places[None, :]), vectors)
+    def put(self, x, rows, pictures, spare=0):
+        """Embeddings x with the vectors of each row's pictures (rows: indices; pictures (len(rows), n, 28, 28))
+        at their places, in a sequence whose earlier pictures lost `spare` placeholders each."""
+        n, k = pictures.shape[1], self.encoder.tokens
+        places = torch.cat([torch.arange(s - j * spare, s - j * spare + k) for j, s in enumerate(self.places(n))])
+        if places[-1] >= x.shape[1]:
+            raise ValueError(f"the pictures' places end at {int(places[-1])}, past this pass of {x.shape[1]}")
+        vectors = self.encoder(pictures.flatten(0, 1)).to(x.dtype).reshape(len(rows), n * k, -1)
+        return x.index_put((rows[:, None], places.to(x.device)[None, :]), vectors)
 
-    def squeeze(self, idx):
-        """idx without the spare placeholders, and where its logits go among idx's places: its last vector
-        predicts what follows the picture, as the picture's last letter did."""
-        end, T = self.slot + self.encoder.tokens, idx.shape[1]
-        kept = torch.cat([torch.arange(end - 1), torch.arange(end - 1 + self.spare, T)]).to(idx.device)
-        return torch.cat([idx[:, :end], idx[:, end + self.spare:]], 1), kept
+    def squeeze(self, idx, n=1):
+        """idx without the spare placeholders of its n pictures, and where its logits go among idx's places:
+        a picture's last vector predicts what follows the picture, as its last letter did."""
+        k, L = self.encoder.tokens, self.encoder.letters
+        keep = torch.ones(idx.shape[1], dtype=torch.bool)
+        for s in self.places(n):
+            keep[s + k:s + L] = False
+        inputs = keep.nonzero()[:, 0]
+        outputs = inputs.clone()
+        for s in self.places(n):
+            outputs[inputs == s + k - 1] = s + L - 1
+        return idx[:, inputs.to(idx.device)], outputs.to(idx.device)
 
     def forward(self, idx, targets=None, caches=None, pos0=0, all_logits=False, images=None, image_rows=None):
         if images is None:
             if caches and caches[0]:  # after a squeezed prompt the cache is shorter than the ids were
                 pos0 = caches[0][0].shape[2]
             return self.gpt(idx, targets, caches, pos0, all_logits)
-        if not self.spare:
-            return self.gpt(idx, targets, caches, pos0, all_logits, embeds=self.embed(idx, images, image_rows, pos0))
-        seeing = torch.ones(len(idx), dtype=torch.bool, device=idx.device) if image_rows is None else image_rows
-        if not seeing.any():
-            return self.gpt(idx, targets, caches, pos0, all_logits)
-        if caches is not None and not seeing.all():
-            raise ValueError("a cached pass reads pixels in every row or in none")
-        rows, others = seeing.nonzero()[:, 0], (~seeing).nonzero()[:, 0]
-        short, kept = self.squeeze(idx[rows])
-        full = all_logits or targets is not None
-        seen, _ = self.gpt(short, None, caches, pos0, full, embeds=self.embed(short, images[rows], pos0=pos0))
-        logits = seen.new_zeros(len(idx), idx.shape[1] if full else 1, seen.shape[-1])
-        logits = logits.index_put((rows[:, None], kept[None, :]) if full else (rows,), seen)
-        if len(others):
-            logits = logits.index_put((others,), self.gpt(idx[others], None, None, pos0, full)[0])
+        if pos0:
+            raise ValueError("pictures are read in the first pass over a record, from its start")
+        pictures = images[:, None] if images.dim() == 3 else images
+        shown = torch.full((len(idx),), pictures.shape[1], device=idx.device) if image_rows is None \
+            else image_rows.long()
+        if len(shown) != len(idx) or len(pictures) != len(idx):
+            raise ValueError(f"{len(idx)} rows, but pictures for {len(pictures)} and image_rows for {len(shown)}")
+        groups = [(n, (shown == n).nonzero()[:, 0]) for n in shown.unique().tolist()]
+        if not self.spare:  # every row keeps its length: one pass, each row's vectors at its pictures' places
+            x = self.gpt.transformer.wte(idx)
+            for n, rows in groups:
+                x = self.put(x, rows, pictures[rows, :n]) if n else x
+            return self.gpt(idx, targets, caches, pos0, all_logits, embeds=x)
+        if caches is not None and len(groups) > 1:
+            raise ValueError("a cached pass shows the same number of pictures in every row")
+        full, logits = all_logits or targets is not None, None
+        for n, rows in groups:  # a pass per number of pictures: each cut to its own length
+            short, kept = self.squeeze(idx[rows], n)
+            x = self.put(self.gpt.transformer.wte(short), torch.arange(len(rows), device=idx.device),
+                         pictures[rows, :n], self.spare) if n else None
+            out, _ = self.gpt(short, None, caches, 0, full, embeds=x)
+            if logits is None:
+                logits = out.new_zeros(len(idx), idx.shape[1] if full else 1, out.shape[-1])
+            logits = logits.index_put((rows[:, None], kept[None, :]) if full else (rows,), out)
         if targets is None:
             return logits, None
         return logits, F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-1)
 
     def generate(self, idx, max_new_tokens, *, images=None, **sampling):
+        """GPT.generate, the prompt's pictures (all P of each row) read in its first, cached, pass."""
         if images is None:
             return self.gpt.generate(idx, max_new_tokens, **sampling)
-        short = self.squeeze(idx)[0] if self.spare else idx
-        out = self.gpt.generate(short, max_new_tokens, embeds=self.embed(short, images), **sampling)
+        pictures = images[:, None] if images.dim() == 3 else images
+        short, _ = self.squeeze(idx, pictures.shape[1])
+        x = self.put(self.gpt.transformer.wte(short), torch.arange(len(idx), device=idx.device), pictures, self.spare)
+        out = self.gpt.generate(short, max_new_tokens, embeds=x, **sampling)
         return torch.cat([idx, out[:, short.shape[1]:]], 1)
 
     def get_num_params(self, non_embedding=True):

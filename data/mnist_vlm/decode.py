@@ -11,8 +11,15 @@ from data.mnist_vlm.format import encode, image_ids
 IMAGE_PREFIX = 'image:'  # what opens a picture's letters in every record that shows one
 GUIDANCE = 1.0  # classifier-free guidance weight of drawing: the one default of every script that draws
 
-# one image as the tasks see it: its letters, label index, and attribute levels ({name: 0|1|2}, for captions)
-Sample = namedtuple('Sample', 'letters label attrs', defaults=(None,))
+# one image as the tasks see it: its letters, label index, attribute levels ({name: 0|1|2}, for captions), and
+# its index among the split's pictures (where a record's pixels come from, for a model that reads them)
+Sample = namedtuple('Sample', 'letters label attrs index', defaults=(None, None))
+
+
+def image_input_of(model):
+    """How a model sees a record's pictures: 'letters', or an encoder's name when it reads pixels
+    (nanogpt/vision.py): then the letters of its prompt are placeholders and the pixels go beside them."""
+    return getattr(model, 'image_input', 'letters')
 
 
 def placeholder(meta, label, attrs=None):
@@ -40,7 +47,7 @@ def by_length(rows, batch_size):
 def complete(model, prompts, meta, steps, *, pixels=None, device='cpu', batch_size=2000):
     """What greedy decoding writes after each prompt, unconstrained, up to the '.' that ends an answer (None
     when no '.' comes within `steps` characters). prompts: a tensor (N, P) or a list of id lists of any
-    lengths; pixels (N, 28, 28) beside a tensor's rows, for a model that reads them."""
+    lengths; pixels (N, 28, 28), or (N, pictures, 28, 28), beside the rows, for a model that reads them."""
     rows = prompts.tolist() if torch.is_tensor(prompts) else list(prompts)
     answers = [None] * len(rows)
     dot = meta['stoi']['.']

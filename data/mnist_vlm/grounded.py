@@ -17,10 +17,12 @@ import re
 from collections import Counter, namedtuple
 
 import numpy as np
+import torch
 
 from common.stats import wilson_interval
 from data.attributes import LEVELS
-from data.mnist_vlm.decode import IMAGE_PREFIX, Sample, complete, draw_letters, label_accuracy, placeholder
+from data.mnist_vlm.decode import (IMAGE_PREFIX, Sample, complete, draw_letters, image_input_of, label_accuracy,
+                                   placeholder)
 from data.mnist_vlm.format import encode, letters
 
 # the attributes' words in order: the dataset's three attributes (data/attributes.py), then the label
@@ -79,12 +81,15 @@ class Captioning:
         return (find_one(caption, meta['label_words']),
                 {a: find_one(caption, LEVELS[a]) for a in meta['attributes']})
 
-    def evaluate(self, model, codes, labels, levels, meta, *, blind, device='cpu'):
-        """Caption every image (greedy), parse, score against the label and the measured levels.
-        levels: {attribute: (N,) levels of these images}; blind: {attribute: level} said without looking."""
+    def evaluate(self, model, seen, labels, levels, meta, *, blind, device='cpu'):
+        """Caption every image (greedy), parse, score against the label and the measured levels. seen: what the
+        model reads of the images, codes (N, T) or pixels (N, 28, 28); levels: {attribute: (N,) levels of these
+        images}; blind: {attribute: level} said without looking."""
+        pixels = None if image_input_of(model) == 'letters' else torch.from_numpy(np.asarray(seen))
+        codes = seen if pixels is None else np.zeros((len(seen), meta['tokens_per_image']), dtype=np.int64)
         rows = [encode(self.prompt(letters(c, meta)), meta['stoi']) for c in codes]
         longest = max(len(t) for t in self.texts(meta)) - len(rows[0]) if rows else 1  # the caption and its "."
-        captions = complete(model, rows, meta, longest, device=device)
+        captions = complete(model, rows, meta, longest, pixels=pixels, device=device)
         parsed = [self.parse(c, meta) for c in captions]
         pred = np.array([p[0] for p in parsed])
         res = label_accuracy(pred, labels)
@@ -223,13 +228,14 @@ class Questioning:
         k = t.ks[int(rng.integers(len(t.ks)))]
         same = t.name.endswith('same') and rng.random() < 0.5
         shown = [sample] + ([pool.draw(rng, sample.label if same else None)] if t.images == 2 else [])
-        return self.prompt([s.letters for s in shown], t.ask(k)), [s.label for s in shown], k
+        return self.prompt([s.letters for s in shown], t.ask(k)), [s.label for s in shown], k, shown
 
     def records(self, sample, meta, rng=None, pool=None):
+        """One question about the sample: (prompt, answer, the indices of the pictures shown after the sample's)."""
         templates = self.templates(meta)
         t = templates[int(rng.integers(len(templates)))]
-        prompt, labels, k = self.ask(t, sample, pool, rng)
-        return [(prompt, self.said(t, labels, k, meta))]
+        prompt, labels, k, shown = self.ask(t, sample, pool, rng)
+        return [(prompt, self.said(t, labels, k, meta), tuple(s.index for s in shown[1:]))]
 
     def texts(self, meta):
         ph = placeholder(meta, 0).letters
@@ -238,29 +244,34 @@ class Questioning:
 
     def asked(self, template, samples, rng):
         """One question of this template per sample (a random k; a second image from the same samples):
-        prompts (strings), right answers, and the keys (name, k) of the questions."""
+        prompts (strings), right answers, the keys (name, k) of the questions, and the samples' indices of
+        the pictures each shows (N, template.images)."""
         pool = Pool(samples)
         asked = [self.ask(template, s, pool, rng) for s in samples]
-        return [p for p, _, _ in asked], [template.answer(d, k) for _, d, k in asked], [k for _, _, k in asked]
+        return ([a[0] for a in asked], [template.answer(a[1], a[2]) for a in asked], [a[2] for a in asked],
+                np.array([[s.index for s in a[3]] for a in asked]))
 
     def blind_answers(self, template, train_labels, rng, n=20000):
         """The commonest answer to each of this template's questions (by k) among pairs of training labels
         drawn as training draws them."""
         samples = [Sample('', int(d)) for d in train_labels[rng.integers(len(train_labels), size=n)]]
-        _, answers, keys = self.asked(template, samples, rng)
+        _, answers, keys, _ = self.asked(template, samples, rng)
         counts = Counter(zip(keys, answers))
         return {k: max((c, a) for (q, a), c in counts.items() if q == k)[1] for k in set(keys)}
 
-    def evaluate(self, model, samples, train_labels, meta, *, device='cpu', seed=0):
-        """Exact match per template over one question about each sample, with its blind baseline."""
+    def evaluate(self, model, samples, train_labels, meta, *, pictures=None, device='cpu', seed=0):
+        """Exact match per template over one question about each sample, with its blind baseline. For a model
+        that reads pixels, `pictures` (N, 28, 28) are the samples' (by Sample.index; their letters are
+        placeholders)."""
         out = {}
         for t in self.templates(meta):
             rng = np.random.default_rng(seed)
-            prompts, answers, keys = self.asked(t, samples, rng)
+            prompts, answers, keys, shown = self.asked(t, samples, rng)
             blind = self.blind_answers(t, train_labels, np.random.default_rng(seed + 1))
             rows = [encode(p, meta['stoi']) for p in prompts]
             longest = max(len(self.said(t, (a, b), k, meta)) for k in t.ks for a in range(10) for b in range(10))
-            said = complete(model, rows, meta, longest + 1, device=device)
+            pixels = None if image_input_of(model) == 'letters' else torch.from_numpy(np.asarray(pictures)[shown])
+            said = complete(model, rows, meta, longest + 1, pixels=pixels, device=device)
             right = np.array([self.final(s) == a for s, a in zip(said, answers)])
             k = int(right.sum())
             out[t.name] = dict(n=len(right), accuracy=k / max(1, len(right)), ci95=list(wilson_interval(k, len(right))),

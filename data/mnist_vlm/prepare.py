@@ -75,7 +75,7 @@ def augment(images, rng):
 
 
 # a split as written: its records (text and ids), the task and answer span of each record (layout), the
-# picture of each record (what an encoder reads, nanogpt/vision.py), and the codes, labels and pixels of its
+# pictures each record shows (what an encoder reads, nanogpt/vision.py), and the codes, labels and pixels of its
 # real images (for evaluation)
 Split = namedtuple('Split', 'text ids layout pixels codes labels images')
 
@@ -89,7 +89,7 @@ def split_records(split, vq, meta, task_list, rng):
         labels = np.tile(labels, augment_copies + 1)
     codes = encode_images(vq, images)
     levels = to_levels(measure(images, meta['dataset']), meta['attribute_cuts']) if 'attribute_cuts' in meta else {}
-    samples = [Sample(letters(row, meta), int(label), {a: int(v[i]) for a, v in levels.items()})
+    samples = [Sample(letters(row, meta), int(label), {a: int(v[i]) for a, v in levels.items()}, i)
                for i, (row, label) in enumerate(zip(codes, labels))]
     pool = Pool(samples[:n_real])  # the second image of a two-image question is a real one of the same split
     copy_tasks = [t for t in task_list if augment_generation or t.name not in ('draw', 'caption_draw')]
@@ -99,15 +99,21 @@ def split_records(split, vq, meta, task_list, rng):
         if not both_forms:
             chosen = [chosen[rng.integers(len(chosen))]]
         for t in chosen:
-            for prompt, answer in t.records(sample, meta, rng=rng, pool=pool):
+            for prompt, answer, *others in t.records(sample, meta, rng=rng, pool=pool):
                 lines.append((prompt + answer + '.').ljust(meta['seq_len'], PAD))
                 layout.append((meta['tasks'].index(t.name), len(prompt), len(prompt) + len(answer)))
-                source.append(i)
+                source.append((i, *(others[0] if others else ())))
     joined = '\n'.join(lines) + '\n'
     ids = np.array([meta['stoi'][ch] for ch in joined.replace('\n', '')], dtype=np.uint16)
     print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
-    return Split(joined, ids, np.array(layout, dtype=np.int16), images[source], codes[:n_real], labels[:n_real],
-                 images[:n_real])
+    # each record's pictures: (N, 28, 28), or (N, 2, 28, 28) where a question shows two (black where one shows one)
+    shown = max(len(s) for s in source)
+    pictures = np.zeros((len(source), shown, 28, 28), dtype=np.uint8)
+    for j in range(shown):
+        has = np.array([len(s) > j for s in source])
+        pictures[has, j] = images[[s[j] for s in source if len(s) > j]]
+    return Split(joined, ids, np.array(layout, dtype=np.int16), pictures[:, 0] if shown == 1 else pictures,
+                 codes[:n_real], labels[:n_real], images[:n_real])
 
 
 def main():

@@ -8,7 +8,8 @@
 
 The labels are the ten strings meta.json lists: the digits, or the dataset's words
 (data/mnist.py). A task is an object with a `name`, `records(sample, meta, rng=, pool=)`: its
-training records about one image as (prompt, answer) pairs (a record is prompt + answer + '.'),
+training records about one image as (prompt, answer) pairs (a record is prompt + answer + '.'; a
+third item, where there is one, lists the Sample.index of the further pictures the prompt shows),
 `weighted` (whether answer_weight scales its answer in the loss) and `texts(meta)`: every record it
 can write about placeholder letters (the vocabulary and record length come from them); plus what its
 evaluation needs: prompts, batched decoding (the model is passed in, anything called like
@@ -23,7 +24,7 @@ import torch
 
 from data.attributes import attributes_of
 from data.mnist import label_words
-from data.mnist_vlm.decode import IMAGE_PREFIX, complete, draw_letters, label_accuracy, placeholder
+from data.mnist_vlm.decode import IMAGE_PREFIX, complete, draw_letters, image_input_of, label_accuracy, placeholder
 from data.mnist_vlm.format import check_text, encode, image_alphabet, image_ids, make_meta
 from data.mnist_vlm.grounded import CAPTION, CAPTION_DRAW, QUESTION
 
@@ -34,12 +35,6 @@ LABEL_KEYS = {'digits': 'number', 'words': 'word'}  # how each form of the label
 def label_texts(task, meta):
     """Every record a task that writes only a label and the letters makes: one per label."""
     return [p + a + '.' for d in range(10) for p, a in task.records(placeholder(meta, d), meta)]
-
-
-def image_input_of(model):
-    """How a model sees a reading record's picture: 'letters', or an encoder's name when it reads pixels
-    (nanogpt/vision.py): then the letters of its prompt are placeholders and the pixels go beside them."""
-    return getattr(model, 'image_input', 'letters')
 
 
 class Reading:
@@ -74,10 +69,6 @@ class Reading:
             return torch.from_numpy(self.prompt_ids(images, meta)), None
         placeholders = np.zeros((len(images), meta['tokens_per_image']), dtype=np.int64)
         return torch.from_numpy(self.prompt_ids(placeholders, meta)), torch.from_numpy(np.asarray(images))
-
-    def image_targets(self, meta):
-        """The next-token targets of a reading record that are its image letters (a slice)."""
-        return slice(len(self.prefix) - 1, len(self.prefix) - 1 + meta['tokens_per_image'])
 
     @torch.no_grad()
     def answer_scores(self, model, images, meta, *, device='cpu', batch_size=2000):

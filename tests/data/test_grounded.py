@@ -72,11 +72,11 @@ def test_two_image_records_show_two_pictures_and_same_is_asked_of_pairs_half_the
     same = [t for t in QUESTIONS['mnist'] if t.name == 'two_image_same'][0]
     answers = [same.answer(QUESTION.ask(same, s, pool, rng)[1], None) for s in samples]
     assert 0.5 < np.mean([a == 'yes' for a in answers]) < 0.62  # half asked of a pair, a tenth of the rest by chance
-    prompt, labels, _ = QUESTION.ask([t for t in QUESTIONS['mnist'] if t.name == 'two_image_sum'][0], samples[3],
+    prompt, labels, _, shown = QUESTION.ask([t for t in QUESTIONS['mnist'] if t.name == 'two_image_sum'][0], samples[3],
                                      pool, rng)
     first, second = prompt.split(', ')[:2]
     assert first == 'image:' + samples[3].letters and second.startswith('image:') and len(second) == 6 + 16
-    assert labels == [3, meta['image_alphabet'].index(second[6])]
+    assert labels == [3, meta['image_alphabet'].index(second[6])] and shown[0] is samples[3]
 
 
 def test_questions_written_with_their_working_are_scored_by_the_answer_after_it():
@@ -91,7 +91,7 @@ def test_questions_written_with_their_working_are_scored_by_the_answer_after_it(
     assert built['question_work'] and '+' in built['stoi'] and 'question_work' not in plain
     rng = np.random.default_rng(0)
     samples = [Sample('', d) for d in range(10)]
-    _, answers, _ = QUESTION.asked(t['two_image_sum'], samples, rng)
+    _, answers, _, _ = QUESTION.asked(t['two_image_sum'], samples, rng)
     assert all(a.isdigit() for a in answers)  # the right answers compared are the final ones
 
 

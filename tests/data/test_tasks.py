@@ -106,7 +106,7 @@ def test_every_task_writes_records_in_its_vocabulary():
                for d in range(10)]
     for task in TASKS.values():
         for _ in range(20):
-            for p, a in task.records(samples[5], meta, rng=rng, pool=Pool(samples)):
+            for p, a, *_ in task.records(samples[5], meta, rng=rng, pool=Pool(samples)):
                 line = p + a + '.'
                 assert len(line) <= meta['seq_len'] and set(line) <= set(meta['stoi'])
 

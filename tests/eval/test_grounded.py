@@ -5,11 +5,13 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 from data.attributes import measure, to_levels
 from data.mnist import load_split
 from data.mnist_vlm.format import load_meta
 from data.mnist_vlm.grounded import CAPTION
+from nanogpt.vision import picture_places, pictures_shown
 from tests.conftest import run
 
 MIX = 'read:0.3,draw:0.15,caption:0.2,caption_draw:0.1,question:0.25'
@@ -84,3 +86,37 @@ def test_ask_captions_and_answers_and_draw_takes_a_caption(all_tasks, tmp_path):
     p = run('nanogpt.train', 'tests/configs/train_tiny.py', f"--dataset={all_tasks['data']}",
             f"--out_dir={tmp_path / 'bad'}", '--task_mix=read:0.5,draw:0.4', check=False)
     assert p.returncode == 1 and 'add up to 0.9' in p.stderr and 'Traceback' not in p.stderr
+
+
+def test_a_cnn_run_reads_the_pictures_of_captions_and_questions(all_tasks, report, tmp_path):
+    from PIL import Image
+
+    from data.mnist_vlm.format import letters
+    from tests.conftest import draw_digits
+    meta = load_meta(all_tasks['data'])
+    records = np.fromfile(os.path.join(all_tasks['data'], 'test.bin'), dtype=np.uint16).reshape(-1, meta['seq_len'])
+    pictures = np.load(os.path.join(all_tasks['data'], 'test_images.npy'))
+    npz = np.load(os.path.join(all_tasks['data'], 'test.npz'))
+    shown = pictures_shown(torch.from_numpy(records.astype(np.int64)), meta).numpy()
+    assert pictures.shape == (len(records), 2, 28, 28) and (shown == 2).any()
+    assert (pictures[shown < 2, 1] == 0).all() and (pictures[shown == 2, 1].reshape(-1, 784).max(1) > 0).all()
+    second = picture_places(meta, 2)[1]
+    for r in np.flatnonzero(shown == 2)[:20]:  # the second picture is the one whose letters the record shows
+        j = int(np.flatnonzero((npz['images'] == pictures[r, 1]).all((1, 2)))[0])
+        text = ''.join(meta['itos'][t] for t in records[r])
+        assert text[second:second + 16] == letters(npz['codes'][j], meta)
+    out = str(tmp_path / 'cnn')
+    with open(os.path.join(report, 'results.json')) as f:
+        judge = json.load(f)['judge']['path']
+    run('nanogpt.train', 'tests/configs/train_tiny.py', f"--dataset={all_tasks['data']}", f'--out_dir={out}',
+        f'--task_mix={MIX}', '--max_iters=30', '--eval_interval=30', '--image_input=cnn', '--image_vectors=1',
+        env_extra=all_tasks['env'])
+    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', env_extra=all_tasks['env'])
+    with open(os.path.join(out, 'eval', 'results.json')) as f:
+        r = json.load(f)
+    assert r['caption']['n'] == 120 and r['question']['two_image_sum']['n'] == 120
+    Image.fromarray(draw_digits([3], np.random.default_rng(0))[0]).save(tmp_path / 'three.png')
+    Image.fromarray(draw_digits([4], np.random.default_rng(1))[0]).save(tmp_path / 'four.png')
+    p = run('eval.ask', f"--image={tmp_path / 'three.png'}", f"--image2={tmp_path / 'four.png'}", f'--out_dir={out}',
+            '--question=what is their sum?')
+    assert p.stdout.strip() and p.stderr == ''

@@ -7,9 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
+from data.mnist_vlm.format import encode
+from data.mnist_vlm.grounded import QUESTION
 from data.mnist_vlm.tasks import READ, build_meta
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import IMAGE_INPUTS, ImageEncoder, pixel_draws, see_pixels, shift_images, weights, with_encoder
+from nanogpt.vision import (IMAGE_INPUTS, ImageEncoder, picture_places, pictures_shown, pixel_draws, see_pixels,
+                            shift_images, weights, with_encoder)
 from nanogpt.vlm import VLM
 from tests.conftest import run
 from vqvae.model import VQVAE, VQVAEConfig
@@ -93,13 +96,44 @@ def test_one_vector_per_picture_reads_as_the_whole_record_would(mode):
     rows = torch.tensor([True, False, True, False, True])
     logits, _ = model(prompts, images=pix, image_rows=rows, all_logits=True)
     short, kept = model.squeeze(prompts[rows])
-    alone, _ = model.gpt(short, all_logits=True, embeds=model.embed(short, pix[rows]))
+    alone, _ = model.gpt(short, all_logits=True,
+                         embeds=model.put(model.gpt.transformer.wte(short), torch.arange(3), pix[rows][:, None], 15))
     assert short.shape[1] == P - 15 and torch.allclose(logits[rows][:, kept], alone, atol=1e-5)
     assert torch.allclose(logits[~rows], model.gpt(prompts[~rows], all_logits=True)[0], atol=1e-5)
     out = model.generate(prompts, 4, images=pix, temperature=0)
     assert out.shape == (5, P + 4) and torch.equal(out[:, :P], prompts)
     with pytest.raises(SystemExit, match='image_vectors'):
         ImageEncoder('cnn', 24, 16, vectors=4)
+
+
+@pytest.mark.parametrize('vectors', [0, 1])
+def test_a_question_of_two_pictures_reads_both_where_they_stand(vectors):
+    meta = build_meta('read,draw,question', 40, 16)
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size'], n_layer=2, n_head=2, n_embd=32))
+    model = with_encoder(gpt, 'cnn', meta, width=16, vectors=vectors).eval()
+    ph = meta['image_alphabet'][0] * 16
+    texts = [QUESTION.prompt([ph, ph], 'what is their sum? ') + '12.', 'image:' + ph + ', number:7.',
+             'number:7, image:' + ph + '.']
+    ids = torch.tensor([encode(t.ljust(meta['seq_len'], '#'), meta['stoi']) for t in texts])
+    assert pictures_shown(ids, meta).tolist() == [2, 1, 0]
+    second = picture_places(meta, 2)[1]
+    assert texts[0][second - len('image:'):second] == 'image:' and texts[0][second + 16:second + 18] == ', '
+    a, b = pictures(2, 0), pictures(2, 1)
+    two = torch.stack([a, b], 1)[:1]  # the question's first picture a[0], its second b[0]
+    other = torch.stack([a, pictures(2, 2)], 1)[:1]  # the same but for the second picture
+    x = ids[:1, :-1]
+    la, _ = model(x, images=two, all_logits=True)
+    lb, _ = model(x, images=other, all_logits=True)
+    assert torch.allclose(la[:, :second], lb[:, :second]) and not torch.allclose(la[:, second + 16:], lb[:, second + 16:])
+    prompt = x[:, :len(QUESTION.prompt([ph, ph], 'what is their sum? '))]
+    out = model.generate(prompt, 3, images=two, temperature=0)
+    step, _ = model(torch.cat([prompt, out[:, -3:-1]], 1), images=two, all_logits=True)
+    assert torch.equal(step[:, -3:].argmax(-1), out[:, -3:])  # cached generation is the whole pass's greedy choice
+    y, seen = see_pixels(ids[:, 1:], torch.stack([a, b], 1)[[0, 1, 0]], pictures_shown(ids, meta), meta)
+    masked = (y == -1)
+    assert masked[0, 5:21].all() and masked[0, second - 1:second + 15].all() and masked[1, 5:21].all()
+    assert not masked[1, second - 1:].any() and not masked[2].any()
 
 
 def test_see_pixels_masks_the_letters_it_replaces_and_keeps_a_share_as_letters():
@@ -109,9 +143,9 @@ def test_see_pixels_masks_the_letters_it_replaces_and_keeps_a_share_as_letters()
     keep, shifts, flips = pixel_draws((1000,), torch.Generator().manual_seed(0), 0.25, 0)
     assert (shifts == 0).all() and not flips.any()
     y2, seen = see_pixels(y, pictures(1000), rows, META, keep=keep)
-    chosen = seen['image_rows']
+    chosen = seen['image_rows'] > 0  # how many pictures each row reads: one or none here
     assert not chosen[::2].any() and 0.70 < chosen[1::2].float().mean() < 0.80
-    cut = READ.image_targets(META)
+    cut = slice(len('image:') - 1, len('image:') - 1 + 16)
     assert (y2[chosen, cut] == -1).all() and torch.equal(y2[~chosen], y[~chosen])
     assert torch.equal(y2[chosen, cut.stop:], y[chosen, cut.stop:])  # the answer stays a target
 
