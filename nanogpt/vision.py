@@ -192,7 +192,9 @@ class PixelGPT(nn.Module):
         self.gpt, self.encoder = gpt, encoder
         self.config, self.image_input = gpt.config, encoder.mode
         self.spare = encoder.letters - encoder.tokens  # placeholders of a picture that no vector stands in
-        self.places = lambda n: picture_places(dict(tokens_per_image=encoder.letters), n)
+
+    def places(self, n):
+        return picture_places(dict(tokens_per_image=self.encoder.letters), n)
 
     def put(self, x, rows, pictures, spare=0):
         """Embeddings x with the vectors of each row's pictures (rows: indices; pictures (len(rows), n, 28, 28))
