@@ -19,7 +19,7 @@ import torch
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.mnist_vlm.decode import complete
+from data.mnist_vlm.decode import complete, prompt_images
 from data.mnist_vlm.format import encode, letters
 from data.mnist_vlm.grounded import CAPTION, QUESTION
 from data.mnist_vlm.tasks import READ
@@ -113,9 +113,8 @@ def grounded_answer(vlm, digit):
         raise SystemExit(f"error: {out_dir} was not trained on {name}s (its tasks: {', '.join(vlm.meta['tasks'])}); "
                          "train one with `make all TASKS=all`")
     shown = np.stack([digit] + ([load_digit(image2, dataset=vlm.meta['dataset'])] if image2 else []))
-    pixels = None if vlm.image_input == 'letters' else torch.from_numpy(shown)[None]  # (1, pictures, 28, 28)
-    codes = [letters(c, vlm.meta) for c in (vlm.encode(shown) if pixels is None else
-                                            np.zeros((len(shown), vlm.meta['tokens_per_image']), dtype=np.int64))]
+    codes, pixels = prompt_images(vlm.gpt, vlm.reading_input(shown), vlm.meta)
+    codes, pixels = [letters(c, vlm.meta) for c in codes], None if pixels is None else pixels[None]  # one record
     prompt = QUESTION.prompt(codes, question.strip()) if question else CAPTION.prompt(codes[0])
     if len(prompt) >= vlm.meta['seq_len']:
         raise SystemExit(f"error: --question is {len(prompt) - len(QUESTION.prompt(codes, ''))} characters; with its "

@@ -16,7 +16,7 @@ import numpy as np
 from common.pictures import save_grid
 from data.attributes import LEVELS, measure, to_levels
 from data.mnist import load_split
-from data.mnist_vlm.decode import Sample
+from data.mnist_vlm.decode import Sample, prompt_images
 from data.mnist_vlm.format import letters
 from data.mnist_vlm.grounded import CAPTION, CAPTION_DRAW, QUESTION, blind_level
 from eval.scores import judge_features, judge_reads
@@ -86,11 +86,10 @@ def caption_draw_section(vlm, ev):
 
 def question_section(vlm, ev):
     meta = vlm.meta
-    pixels = vlm.image_input != 'letters'  # then the prompts hold placeholders and the pictures go beside them
-    samples = [Sample(letters(0 * c if pixels else c, meta), int(d), index=i)
-               for i, (c, d) in enumerate(zip(ev.codes, ev.labels))]
-    res = QUESTION.evaluate(vlm.gpt, samples, load_split('train', meta['dataset'])[1], meta,
-                            pictures=ev.test_images if pixels else None, device=vlm.device, seed=ev.config['seed'])
+    codes, pixels = prompt_images(vlm.gpt, ev.seen, meta)  # placeholders, and the pictures beside them, or letters
+    samples = [Sample(letters(c, meta), int(d), index=i) for i, (c, d) in enumerate(zip(codes, ev.labels))]
+    res = QUESTION.evaluate(vlm.gpt, samples, load_split('train', meta['dataset'])[1], meta, pictures=pixels,
+                            device=vlm.device, seed=ev.config['seed'])
     for name, r in res.items():
         print(f"question {name}: {r['accuracy']:.4f} (blind {r['blind_accuracy']:.4f}); e.g. {r['example']}")
     lines = [

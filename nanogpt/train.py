@@ -240,8 +240,8 @@ elif init_from == 'resume':
         model_args[k] = checkpoint['model_args'][k]  # the architecture is the checkpoint's
     model = GPT(GPTConfig(**model_args))
     model.load_state_dict(checkpoint['model'])
-    was = checkpoint.get('encoder_args') or {}
-    was = (was.get('mode', 'letters'), was.get('vectors', 0) if was else image_vectors)
+    enc = checkpoint.get('encoder_args')
+    was = (enc['mode'], enc.get('vectors', 0)) if enc else ('letters', image_vectors)  # letters: no vectors to differ
     if was != (image_input, image_vectors):
         raise SystemExit(f"error: {resume_path} reads images as {was[0]!r} with image_vectors={was[1]}, not "
                          f"image_input={image_input!r} with image_vectors={image_vectors}; resume it with those, or "

@@ -192,6 +192,7 @@ class PixelGPT(nn.Module):
         self.gpt, self.encoder = gpt, encoder
         self.config, self.image_input = gpt.config, encoder.mode
         self.spare = encoder.letters - encoder.tokens  # placeholders of a picture that no vector stands in
+        self.cuts = {}  # (length, pictures, device) -> cut()'s indices
 
     def places(self, n):
         return picture_places(dict(tokens_per_image=self.encoder.letters), n)
@@ -206,18 +207,27 @@ class PixelGPT(nn.Module):
         vectors = self.encoder(pictures.flatten(0, 1)).to(x.dtype).reshape(len(rows), n * k, -1)
         return x.index_put((rows[:, None], places.to(x.device)[None, :]), vectors)
 
+    def cut(self, length, n, device):
+        """Which of a record's `length` places a pass keeps when the record shows n pictures (all but their spare
+        placeholders), and where each kept place's logits go among the record's places: a picture's last vector
+        predicts what follows the picture, as its last letter did. Cached: training asks the same few again."""
+        key = (length, n, str(device))
+        if key not in self.cuts:
+            k, L = self.encoder.tokens, self.encoder.letters
+            keep = torch.ones(length, dtype=torch.bool)
+            for s in self.places(n):
+                keep[s + k:s + L] = False
+            inputs = keep.nonzero()[:, 0]
+            outputs = inputs.clone()
+            for s in self.places(n):
+                outputs[inputs == s + k - 1] = s + L - 1
+            self.cuts[key] = (inputs.to(device), outputs.to(device))
+        return self.cuts[key]
+
     def squeeze(self, idx, n=1):
-        """idx without the spare placeholders of its n pictures, and where its logits go among idx's places:
-        a picture's last vector predicts what follows the picture, as its last letter did."""
-        k, L = self.encoder.tokens, self.encoder.letters
-        keep = torch.ones(idx.shape[1], dtype=torch.bool)
-        for s in self.places(n):
-            keep[s + k:s + L] = False
-        inputs = keep.nonzero()[:, 0]
-        outputs = inputs.clone()
-        for s in self.places(n):
-            outputs[inputs == s + k - 1] = s + L - 1
-        return idx[:, inputs.to(idx.device)], outputs.to(idx.device)
+        """idx without the spare placeholders of its n pictures, and where its logits go among idx's places."""
+        inputs, outputs = self.cut(idx.shape[1], n, idx.device)
+        return idx[:, inputs], outputs
 
     def forward(self, idx, targets=None, caches=None, pos0=0, all_logits=False, images=None, image_rows=None):
         if images is None:
@@ -239,15 +249,28 @@ class PixelGPT(nn.Module):
             return self.gpt(idx, targets, caches, pos0, all_logits, embeds=x)
         if caches is not None and len(groups) > 1:
             raise ValueError("a cached pass shows the same number of pictures in every row")
-        full, logits = all_logits or targets is not None, None
-        for n, rows in groups:  # a pass per number of pictures: each cut to its own length
-            short, kept = self.squeeze(idx[rows], n)
-            x = self.put(self.gpt.transformer.wte(short), torch.arange(len(rows), device=idx.device),
-                         pictures[rows, :n], self.spare) if n else None
-            out, _ = self.gpt(short, None, caches, 0, full, embeds=x)
-            if logits is None:
-                logits = out.new_zeros(len(idx), idx.shape[1] if full else 1, out.shape[-1])
-            logits = logits.index_put((rows[:, None], kept[None, :]) if full else (rows,), out)
+        # one pass: each row cut by its own number of pictures, the shorter ones padded at their end with their
+        # last place (causal attention: no kept place sees the padding after it)
+        cuts = {n: self.cut(idx.shape[1], n, idx.device) for n, _ in groups}
+        width = max(len(inputs) for inputs, _ in cuts.values())
+        take = idx.new_zeros(len(idx), width)
+        to = idx.new_full((len(idx), width), -1)  # where each place's logits go; -1 for the padding
+        for n, rows in groups:
+            inputs, outputs = cuts[n]
+            take[rows] = F.pad(inputs, (0, width - len(inputs)), value=int(inputs[-1]))
+            to[rows, :len(outputs)] = outputs
+        short = idx.gather(1, take)
+        x = self.gpt.transformer.wte(short)
+        for n, rows in groups:
+            x = self.put(x, rows, pictures[rows, :n], self.spare) if n else x
+        full = all_logits or targets is not None
+        out, _ = self.gpt(short, None, caches, 0, full or len(groups) > 1, embeds=x)
+        if not full:  # each row's last kept place
+            last = (to >= 0).sum(1) - 1
+            return out[torch.arange(len(idx), device=idx.device), last.clamp(max=out.shape[1] - 1)][:, None], None
+        real = to >= 0
+        logits = out.new_zeros(len(idx), idx.shape[1], out.shape[-1])
+        logits[real.nonzero()[:, 0], to[real]] = out[real]
         if targets is None:
             return logits, None
         return logits, F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-1)

@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from common.files import file_sha256
+from data.mnist_vlm.decode import image_input_of
 from data.mnist_vlm.format import load_meta
-from data.mnist_vlm.tasks import DRAW, READ, TEXT, get_tasks, image_input_of
+from data.mnist_vlm.tasks import DRAW, READ, TEXT, get_tasks
 from nanogpt.dataloader import load_text_ids
 from nanogpt.vision import load_model
 from vqvae.model import load_vqvae

@@ -22,6 +22,16 @@ def image_input_of(model):
     return getattr(model, 'image_input', 'letters')
 
 
+def prompt_images(model, seen, meta):
+    """A prompt's picture letters and the pixels beside it: a model that reads letters gets `seen`, codes
+    (N, ..., T), and no pixels; one that reads pixels (`seen`: pictures (N, ..., 28, 28)) gets placeholder
+    codes of the same layout, and the pictures as a tensor."""
+    seen = np.asarray(seen)
+    if image_input_of(model) == 'letters':
+        return seen, None
+    return np.zeros(seen.shape[:-2] + (meta['tokens_per_image'],), dtype=np.int64), torch.from_numpy(seen)
+
+
 def placeholder(meta, label, attrs=None):
     """A Sample whose letters are all the first image letter: for a record's characters and length."""
     return Sample(meta['image_alphabet'][0] * meta['tokens_per_image'], label, attrs)

@@ -22,7 +22,7 @@ import torch
 from common.stats import wilson_interval
 from data.attributes import LEVELS
 from data.mnist_vlm.decode import (IMAGE_PREFIX, Sample, complete, draw_letters, image_input_of, label_accuracy,
-                                   placeholder)
+                                   placeholder, prompt_images)
 from data.mnist_vlm.format import encode, letters
 
 # the attributes' words in order: the dataset's three attributes (data/attributes.py), then the label
@@ -85,8 +85,7 @@ class Captioning:
         """Caption every image (greedy), parse, score against the label and the measured levels. seen: what the
         model reads of the images, codes (N, T) or pixels (N, 28, 28); levels: {attribute: (N,) levels of these
         images}; blind: {attribute: level} said without looking."""
-        pixels = None if image_input_of(model) == 'letters' else torch.from_numpy(np.asarray(seen))
-        codes = seen if pixels is None else np.zeros((len(seen), meta['tokens_per_image']), dtype=np.int64)
+        codes, pixels = prompt_images(model, seen, meta)
         rows = [encode(self.prompt(letters(c, meta)), meta['stoi']) for c in codes]
         longest = max(len(t) for t in self.texts(meta)) - len(rows[0]) if rows else 1  # the caption and its "."
         captions = complete(model, rows, meta, longest, pixels=pixels, device=device)
@@ -270,7 +269,7 @@ class Questioning:
             blind = self.blind_answers(t, train_labels, np.random.default_rng(seed + 1))
             rows = [encode(p, meta['stoi']) for p in prompts]
             longest = max(len(self.said(t, (a, b), k, meta)) for k in t.ks for a in range(10) for b in range(10))
-            pixels = None if image_input_of(model) == 'letters' else torch.from_numpy(np.asarray(pictures)[shown])
+            pixels = None if image_input_of(model) == 'letters' else torch.as_tensor(pictures)[shown]
             said = complete(model, rows, meta, longest + 1, pixels=pixels, device=device)
             right = np.array([self.final(s) == a for s, a in zip(said, answers)])
             k = int(right.sum())

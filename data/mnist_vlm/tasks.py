@@ -24,7 +24,7 @@ import torch
 
 from data.attributes import attributes_of
 from data.mnist import label_words
-from data.mnist_vlm.decode import IMAGE_PREFIX, complete, draw_letters, image_input_of, label_accuracy, placeholder
+from data.mnist_vlm.decode import IMAGE_PREFIX, complete, draw_letters, label_accuracy, placeholder, prompt_images
 from data.mnist_vlm.format import check_text, encode, image_alphabet, image_ids, make_meta
 from data.mnist_vlm.grounded import CAPTION, CAPTION_DRAW, QUESTION
 
@@ -65,10 +65,8 @@ class Reading:
 
     def prompts(self, model, images, meta):
         """Prompt ids (N, P), and the pixels (N, 28, 28) beside them for a model that reads pixels (else None)."""
-        if image_input_of(model) == 'letters':
-            return torch.from_numpy(self.prompt_ids(images, meta)), None
-        placeholders = np.zeros((len(images), meta['tokens_per_image']), dtype=np.int64)
-        return torch.from_numpy(self.prompt_ids(placeholders, meta)), torch.from_numpy(np.asarray(images))
+        codes, pixels = prompt_images(model, images, meta)
+        return torch.from_numpy(self.prompt_ids(codes, meta)), pixels
 
     @torch.no_grad()
     def answer_scores(self, model, images, meta, *, device='cpu', batch_size=2000):

@@ -100,6 +100,8 @@ def test_one_vector_per_picture_reads_as_the_whole_record_would(mode):
                          embeds=model.put(model.gpt.transformer.wte(short), torch.arange(3), pix[rows][:, None], 15))
     assert short.shape[1] == P - 15 and torch.allclose(logits[rows][:, kept], alone, atol=1e-5)
     assert torch.allclose(logits[~rows], model.gpt(prompts[~rows], all_logits=True)[0], atol=1e-5)
+    last, _ = model(prompts, images=pix, image_rows=rows)  # the rows of one pass are padded to the longest
+    assert last.shape == (5, 1, meta['vocab_size']) and torch.allclose(last[:, 0], logits[:, -1], atol=1e-5)
     out = model.generate(prompts, 4, images=pix, temperature=0)
     assert out.shape == (5, P + 4) and torch.equal(out[:, :P], prompts)
     with pytest.raises(SystemExit, match='image_vectors'):
