@@ -4,7 +4,7 @@ against what answers without looking.
 - caption: every test image captioned (greedy); label, each attribute and all of them (exact match)
   against the truth measured from its pixels (data/attributes.py); baselines: the commonest label,
   and the commonest level of each attribute among training images.
-- caption_draw: 100 test images per label give their true captions (a random phrasing each), drawn
+- caption_draw: 500 test images per label give their true captions (a random phrasing each), drawn
   with and without guidance; the judge reads the label, data/attributes.py measures the drawing;
   baseline: the same drawings against the requests shuffled (random attributes).
 - question: one question of each template about every test image (a second test image for two-image
@@ -54,7 +54,7 @@ def caption_section(vlm, ev):
 
 def caption_draw_section(vlm, ev):
     meta, c = vlm.meta, ev.config
-    pick = np.concatenate([np.flatnonzero(ev.test_labels == d)[:c['n_per_digit']] for d in range(10)])
+    pick = np.concatenate([np.flatnonzero(ev.test_labels == d)[:c['captions_per_label']] for d in range(10)])
     labels = ev.test_labels[pick]
     asked = {a: v[pick] for a, v in measured_levels(ev.test_images, meta).items()}
     res = {}
@@ -73,7 +73,7 @@ def caption_draw_section(vlm, ev):
             save_grid(images[rows], 10, f"{ev.eval_dir}/caption_drawn.png")
     names = meta['attributes']
     lines = [
-        f"## Drawing from captions ({len(labels):,} true captions of test images, {c['n_per_digit']} per label, "
+        f"## Drawing from captions ({len(labels):,} true captions of test images, {c['captions_per_label']} per label, "
         f"T={c['temperature']})", "",
         "| drawn | label read as asked | " + " | ".join(f"{a}: as asked (random request)" for a in names) + " |",
         "|---" * (2 + len(names)) + "|",

@@ -28,6 +28,9 @@ from nanogpt.vlm import RUN_DIR, VLM
 out_dir = RUN_DIR
 judge_ckpt = JUDGE_CKPT
 n_per_digit = 100  # generated images per label, for the scores
+# drawings from captions per label (TASKS=all): a true caption of each of the split's first images of the label.
+# 5,000 in all (95% CI about +-0.008 at 0.9; 1,000 left +-0.02), in about 30 s on 2 cores
+captions_per_label = 500
 temperature = 1.0
 low_temperature = 0.7  # a second, sharper sampling temperature, also scored
 guidance = GUIDANCE  # a third scored draw: `temperature` with classifier-free guidance of this weight
