@@ -14,8 +14,9 @@ ifeq ($(wildcard config/vqvae_$(DATASET).py),)
 $(error unknown DATASET=$(DATASET); use mnist or fashion_mnist (each has config/vqvae_<DATASET>.py))
 endif
 # how a dataset's default run reads its pictures, chosen on validation (README): MNIST through its letters,
-# Fashion-MNIST through the conv net (its letters lose what tells a shirt from a T-shirt)
-DEFAULT_INPUT = $(if $(filter fashion_mnist,$(DATASET)),cnn,letters)
+# Fashion-MNIST through the conv net (its letters lose what tells a shirt from a T-shirt), and every task of one
+# model (TASKS=all) through the conv net too (its drawings from captions follow its reading)
+DEFAULT_INPUT = $(if $(filter fashion_mnist,$(DATASET))$(filter all,$(TASKS)),cnn,letters)
 IMAGE_INPUT ?= $(DEFAULT_INPUT)
 # the task mix: 'default' (reading and drawing) or 'all' (config/prepare_<DATASET>_all_vlm.py, train_<DATASET>_all_vlm.py)
 TASKS       ?= default
@@ -40,8 +41,10 @@ IMAGE_CONFIG = $(if $(filter letters,$(IMAGE_INPUT)),,config/image_$(IMAGE_INPUT
 VQVAE_CONFIG ?= config/vqvae_$(DATASET).py
 DATA_CONFIG  ?= config/prepare_$(DATASET)$(TASK_SUFFIX)_vlm.py
 TRAIN_CONFIG ?= config/train_$(DATASET)_vlm.py
-# TASKS=all: the shares of its task mix, on top of the dataset's training config (and over an input's shares)
-TASK_CONFIG  = $(if $(TASK_SUFFIX),config/train_$(DATASET)$(TASK_SUFFIX)_vlm.py)
+# TASKS=all: the shares of its task mix, on top of the dataset's training config (and over an input's shares), then
+# an input's own where there is one (config/train_mnist_all_vlm_cnn.py)
+TASK_CONFIG  = $(if $(TASK_SUFFIX),config/train_$(DATASET)$(TASK_SUFFIX)_vlm.py \
+	$(wildcard config/train_$(DATASET)$(TASK_SUFFIX)_vlm_$(IMAGE_INPUT).py))
 TRAIN_CONFIGS = $(strip $(TRAIN_CONFIG) $(IMAGE_CONFIG) $(TASK_CONFIG))
 JUDGE_CONFIG ?= config/judge_$(DATASET).py
 VQVAE_DIR   ?= out/vqvae$(SUFFIX)
@@ -126,11 +129,12 @@ data/mnist_text_vlm/meta.json: $(VQVAE_DIR)/ckpt.pt config/prepare_mnist_text_vl
 out/mix_%/run.json: data/mnist_text_vlm/meta.json config/train_mix_%.py $(TRAIN_CONFIG)
 	$(PY) -m nanogpt.train $(TRAIN_CONFIG) config/train_mix_$*.py --dataset=mnist_text_vlm --init_from=auto
 
-# one model or many tasks, at equal CPU time: the default (reading and drawing, 3 seeds: make seeds) against the
-# TASKS=all model and that model trained for the default's CPU time, each read on the test images (README)
-ALL_RUN = out/$(DATASET)_all_vlm
+# one model or many tasks, at equal CPU time: the default (reading and drawing through letters, 3 seeds: make
+# seeds) against the TASKS=all model through letters and that model trained for the default's CPU time, each read
+# on the test images (README)
+ALL_RUN = out/$(DATASET)_all_vlm_letters
 compare-tasks: $(RUN_DIR)/seeds.json
-	$(MAKE) --no-print-directory train $(ALL_RUN)_equal/run.json TASKS=all
+	$(MAKE) --no-print-directory train $(ALL_RUN)_equal/run.json TASKS=all IMAGE_INPUT=letters
 	$(PY) -m eval.compare --runs=$(subst $(empty) $(empty),$(comma),$(RUN_DIR) $(SEED_RUNS) $(ALL_RUN)_equal $(ALL_RUN)) \
 		--judge_ckpt=$(JUDGE) --out=out/tasks$(SUFFIX).json
 $(ALL_RUN)_equal/run.json: $(ALL_RUN)/run.json config/train_$(DATASET)_all_vlm_equal.py
