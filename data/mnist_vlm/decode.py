@@ -29,7 +29,8 @@ def prompt_images(model, seen, meta):
     seen = np.asarray(seen)
     if image_input_of(model) == 'letters':
         return seen, None
-    return np.zeros(seen.shape[:-2] + (meta['tokens_per_image'],), dtype=np.int64), torch.from_numpy(seen)
+    pixels = torch.tensor(seen)  # a copy: a split's pictures are loaded read-only, and torch warns of those
+    return np.zeros(seen.shape[:-2] + (meta['tokens_per_image'],), dtype=np.int64), pixels
 
 
 def placeholder(meta, label, attrs=None):
