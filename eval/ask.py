@@ -106,19 +106,20 @@ def load_digit(source, name=None, max_pixels=MAX_PIXELS, dataset='mnist'):
     return mnist_style(ink, BOXES[dataset])
 
 
-def grounded_answer(vlm, digit):
-    """A caption of the picture, or the answer to --question about it (and --image2), by greedy decoding."""
+def grounded_answer(vlm, pictures, question=''):
+    """A caption of the picture (no question), or the answer to `question` about one picture or two (uint8
+    28x28 each, as load_digit makes them), by greedy decoding; one line (SystemExit) for what the run cannot
+    answer. Also the web page's (eval/serve.py)."""
     name = QUESTION.name if question else CAPTION.name
     if name not in vlm.meta['tasks']:
-        raise SystemExit(f"error: {out_dir} was not trained on {name}s (its tasks: {', '.join(vlm.meta['tasks'])}); "
+        raise SystemExit(f"error: {vlm.out_dir} was not trained on {name}s (its tasks: {', '.join(vlm.meta['tasks'])}); "
                          "train one with `make all TASKS=all`")
-    shown = np.stack([digit] + ([load_digit(image2, dataset=vlm.meta['dataset'])] if image2 else []))
-    codes, pixels = prompt_images(vlm.gpt, vlm.reading_input(shown), vlm.meta)
+    codes, pixels = prompt_images(vlm.gpt, vlm.reading_input(np.stack(pictures)), vlm.meta)
     codes, pixels = [letters(c, vlm.meta) for c in codes], None if pixels is None else pixels[None]  # one record
     prompt = QUESTION.prompt(codes, question.strip()) if question else CAPTION.prompt(codes[0])
     if len(prompt) >= vlm.meta['seq_len']:
-        raise SystemExit(f"error: --question is {len(prompt) - len(QUESTION.prompt(codes, ''))} characters; with its "
-                         f"pictures a record holds {vlm.meta['seq_len']}: ask a shorter one, like 'is it even?'")
+        raise SystemExit(f"error: the question is {len(prompt) - len(QUESTION.prompt(codes, ''))} characters; with "
+                         f"its pictures a record holds {vlm.meta['seq_len']}: ask a shorter one, like 'is it even?'")
     said = complete(vlm.gpt, [encode(prompt, vlm.meta['stoi'])], vlm.meta, vlm.meta['seq_len'] - len(prompt),
                     pixels=pixels, device=vlm.device)[0]
     return said if said is not None else "(no answer ended by '.' within the record length; it wrote past it)"
@@ -133,7 +134,8 @@ def main():
     vlm = VLM.load(out_dir, device=pick_device(device))
     digit = load_digit(image, dataset=vlm.meta['dataset'])
     if question or task != 'read':
-        return print(grounded_answer(vlm, digit))
+        pictures = [digit] + ([load_digit(image2, dataset=vlm.meta['dataset'])] if image2 else [])
+        return print(grounded_answer(vlm, pictures, question))
     codes = vlm.encode(digit[None])
     scores = READ.answer_scores(vlm.gpt, vlm.reading_input(digit[None]), vlm.meta, device=vlm.device)
     probs = torch.softmax(scores[0], 0)  # over the ten labels only: constrained decoding

@@ -15,6 +15,9 @@ JSON endpoints, on the standard library's ThreadingHTTPServer, bound to 127.0.0.
                            reconstruction, the answer, each label's probability, and the greedy free answer
     POST /api/draw         {"label": 7 or "seven", "temperature": 1.0, "guidance": 1.0, "n": 16, "seed": 1}
                            (all but label optional) -> n drawn images and the judge's reading of each
+    POST /api/ask          {"image": ..., "image2": ... (optional), "question": "what is their sum?" (optional)}
+                           -> a caption of the picture, or the answer to the question about one picture or
+                           two (eval/ask.py's grounded_answer), for a run trained on them (`make all TASKS=all`)
 Abuse limits: a body over MAX_BODY bytes, a picture over MAX_PIXELS, an unknown key or a value outside
 its range is refused with a 4xx and a one-line JSON reason ({"error": "..."}); the server goes on.
 """
@@ -36,7 +39,7 @@ from common.runtime import pick_device
 from data.mnist_vlm.decode import GUIDANCE
 from data.mnist_vlm.format import letters
 from data.mnist_vlm.tasks import READ
-from eval.ask import load_digit
+from eval.ask import grounded_answer, load_digit
 from eval.judge import JUDGE_CKPT, load_judge
 from nanogpt.vlm import RUN_DIR, VLM
 
@@ -51,6 +54,7 @@ PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'serve.html')
 MAX_BODY = 4 << 20  # bytes of a request: a photo of a digit as base64 fits; larger bodies are refused unread
 MAX_PIXELS = 2048 * 2048  # of a picture sent to read, checked from its header before it is decoded
 MAX_DRAW = 36  # images per drawing request (a 6x6 grid): a request stays well under a second on 2 cores
+MAX_QUESTION = 200  # characters of a question: every template is far shorter, and a record holds fewer still
 RANGES = dict(temperature=(0.0, 2.0), guidance=(0.0, 5.0), n=(1, MAX_DRAW), seed=(0, 2 ** 31 - 1))
 # the report's figures (eval/report.py and its sections), the only files the server reads besides its page
 FIGURES = ('accuracy_vs_iter.png', 'confusion.png', 'generated_first_last.png', 'reconstructions.png',
@@ -64,15 +68,15 @@ class BadRequest(Exception):
         self.status = status
 
 
-def picture_bytes(body):
-    """The bytes of the picture in a read request: base64, with or without a data: URL's head."""
-    image = body.get('image')
+def picture_bytes(body, key='image'):
+    """The bytes of a picture in a request (body[key]): base64, with or without a data: URL's head."""
+    image = body.get(key)
     if not isinstance(image, str) or not image:
-        raise BadRequest("send {\"image\": \"<a PNG or JPEG as base64 or a data: URL>\"}")
+        raise BadRequest(f"send {{\"{key}\": \"<a PNG or JPEG as base64 or a data: URL>\"}}")
     try:
         return base64.b64decode(image.split(',', 1)[1] if image.startswith('data:') else image, validate=True)
     except (binascii.Error, IndexError, ValueError):
-        raise BadRequest("'image' is not valid base64; send a PNG or JPEG as base64 or a data: URL")
+        raise BadRequest(f"'{key}' is not valid base64; send a PNG or JPEG as base64 or a data: URL")
 
 
 def number(body, key, default, integer=False):
@@ -104,14 +108,18 @@ class App:
                     image_input=self.vlm.image_input, tasks=m['tasks'], guidance=GUIDANCE, max_draw=MAX_DRAW,
                     ranges=RANGES, max_body=MAX_BODY, max_pixels=MAX_PIXELS)
 
+    def digit(self, body, key='image'):
+        try:
+            return load_digit(io.BytesIO(picture_bytes(body, key)), 'the picture' if key == 'image' else
+                              'the second picture', MAX_PIXELS, self.vlm.meta['dataset'])
+        except SystemExit as e:  # load_digit's one-line refusals are the client's to fix
+            raise BadRequest(str(e).removeprefix('error: '))
+
     def read(self, body):
         if set(body) - {'image'}:
             raise BadRequest(f"unknown key(s) {sorted(set(body) - {'image'})}; a read request holds 'image' only")
         vlm, meta = self.vlm, self.vlm.meta
-        try:
-            digit = load_digit(io.BytesIO(picture_bytes(body)), 'the picture', MAX_PIXELS, meta['dataset'])
-        except SystemExit as e:  # load_digit's one-line refusals are the client's to fix
-            raise BadRequest(str(e).removeprefix('error: '))
+        digit = self.digit(body)
         with self.lock, torch.no_grad():
             codes = vlm.encode(digit[None])
             recon = vlm.vq.decode(torch.from_numpy(codes).to(vlm.device)).cpu().numpy()[0]
@@ -150,6 +158,24 @@ class App:
         p, read = judged.max(1)
         return dict(label=labels[index], images=[im.ravel().tolist() for im in images], well_formed=ok.tolist(),
                     judged=[labels[int(j)] for j in read], judged_p=[round(float(x), 4) for x in p])
+
+    def ask(self, body):
+        unknown = set(body) - {'image', 'image2', 'question'}
+        if unknown:
+            raise BadRequest(f"unknown key(s) {sorted(unknown)}; an ask request holds image, image2 and question")
+        question = body.get('question', '')
+        if not isinstance(question, str) or len(question) > MAX_QUESTION:
+            raise BadRequest(f"'question' must be text of at most {MAX_QUESTION} characters, like 'is it even?'")
+        if 'image2' in body and not question.strip():
+            raise BadRequest("a second picture needs a question about both, like 'what is their sum?'")
+        pictures = [self.digit(body)] + ([self.digit(body, 'image2')] if 'image2' in body else [])
+        try:
+            with self.lock, torch.no_grad():
+                said = grounded_answer(self.vlm, pictures, question)
+        except SystemExit as e:  # what this run cannot answer: one line for the client
+            raise BadRequest(str(e).removeprefix('error: '))
+        return dict(task='question' if question.strip() else 'caption', question=question.strip(), answer=said,
+                    digits=[p.ravel().tolist() for p in pictures])
 
     def run(self):
         """The report's headline numbers, as (what, value) rows, and which of its figures exist."""
@@ -209,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         app = self.server.app
-        route = {'/api/read': app.read, '/api/draw': app.draw}.get(self.path)
+        route = {'/api/read': app.read, '/api/draw': app.draw, '/api/ask': app.ask}.get(self.path)
         try:
             if route is None:
                 raise BadRequest(f"no such endpoint: POST {self.path[:80]}", 404)

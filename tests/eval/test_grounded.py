@@ -2,6 +2,7 @@
 section per task, each beside its blind baseline; asking for a caption or an answer, drawing from a caption."""
 import json
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -67,6 +68,30 @@ def test_the_report_scores_every_task_beside_its_blind_baseline(all_tasks):
         report = f.read()
     for title in ('## Captions', '## Drawing from captions', '## Questions', '## Reading', '## Tasks'):
         assert title in report
+
+
+def test_the_page_captions_and_answers_about_one_picture_or_two(all_tasks):
+    from eval.serve import load_app, make_server
+    from tests.eval.test_serve import drawn_seven, png, request
+    with open(os.path.join(all_tasks['out'], 'eval', 'results.json')) as f:
+        judge = json.load(f)['judge']['path']
+    server = make_server(load_app(all_tasks['out'], judge))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, seven = f'http://127.0.0.1:{server.server_address[1]}', png(drawn_seven())
+    try:
+        for body, task in ((dict(image=seven), 'caption'), (dict(image=seven, question='is it even?'), 'question'),
+                           (dict(image=seven, image2=seven, question='what is their sum?'), 'question')):
+            status, _, data = request(url, 'POST', '/api/ask', body)
+            r = json.loads(data)
+            assert status == 200 and r['task'] == task and isinstance(r['answer'], str) and r['answer']
+            assert len(r['digits']) == (2 if 'image2' in body else 1) and len(r['digits'][0]) == 784
+        status, _, data = request(url, 'POST', '/api/ask', dict(image=seven, question='is it §even?'))
+        assert status == 400 and 'not in the vocabulary' in json.loads(data)['error']
+        status, _, data = request(url, 'POST', '/api/ask', dict(image=seven, question='is it even? ' * 12))
+        assert status == 400 and 'a record holds 77' in json.loads(data)['error']
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_ask_captions_and_answers_and_draw_takes_a_caption(all_tasks, tmp_path):

@@ -105,6 +105,19 @@ def test_bad_posts_get_one_line_and_the_server_goes_on(served, path, body, heade
     assert request(served, 'GET', '/api/info')[0] == 200
 
 
+def test_asking_a_run_without_captions_or_questions_is_one_line(served):
+    seven = png(drawn_seven())
+    for body, reason in ((dict(image=seven), 'was not trained on captions'),
+                         (dict(image=seven, question='is it even?'), 'was not trained on questions'),
+                         (dict(image=seven, image2=seven), 'a second picture needs a question'),
+                         (dict(image=seven, question=7), "'question' must be text"),
+                         (dict(image=seven, image2='!!', question='what is their sum?'), "'image2' is not valid base64"),
+                         (dict(image=seven, mood='happy'), "unknown key(s) ['mood']")):
+        got, _, data = request(served, 'POST', '/api/ask', body)
+        error = json.loads(data)['error']
+        assert got == 400 and reason in error and '\n' not in error
+
+
 @pytest.mark.parametrize('path', ['/figures/../ckpt.pt', '/figures/..%2Fckpt.pt', '/figures/%2e%2e/ckpt.pt',
                                   '/figures/report.md', '/figures/results.json', '/../../etc/passwd', '/serve.py',
                                   '/eval/serve.html', '/figures/', '//etc/passwd'])

@@ -43,6 +43,7 @@ def test_draw_a_stroke_read_it_and_ask_for_drawings(served, browser):
     widths = [float(b.get_attribute('style').split(':')[1].strip(' %;'))
               for b in browser.find_elements(By.CSS_SELECTOR, '#bars .fill')]
     assert abs(sum(widths) - 100) < 1 and browser.find_element(By.ID, 'status').text == ''
+    assert not browser.find_element(By.ID, 'ask-box').is_displayed()  # this run learnt no captions or questions
 
     browser.find_element(By.ID, 'tab-draw').click()
     browser.find_element(By.ID, 'draw').click()
