@@ -3,7 +3,8 @@
 # Fashion-MNIST, into folders of its own; TASKS=all trains one GPT on every task (reading, drawing, grounded
 # captions both ways, questions over one image or two) with data and a run of its own;
 # IMAGE_INPUT=letters|patches|cnn|frozen says how the GPT reads pictures (nanogpt/vision.py; the default is letters
-# for MNIST, cnn for Fashion-MNIST and for TASKS=all); another input than the default trains a run of its own. Each stage skips itself when its output is newer than its inputs.
+# for MNIST, cnn for Fashion-MNIST and for TASKS=all); another input than the default trains a run of its own.
+# Each stage skips itself when its output is newer than its inputs.
 # ARGS="--key=value ..." is passed to the stage named on the command line (and forces it to run again).
 PYTHON      ?= python3
 VENV        ?= .venv

@@ -112,8 +112,8 @@ def grounded_answer(vlm, pictures, question=''):
     answer. Also the web page's (eval/serve.py)."""
     name = QUESTION.name if question else CAPTION.name
     if name not in vlm.meta['tasks']:
-        raise SystemExit(f"error: {vlm.out_dir} was not trained on {name}s (its tasks: {', '.join(vlm.meta['tasks'])}); "
-                         "train one with `make all TASKS=all`")
+        raise SystemExit(f"error: {vlm.out_dir} was not trained on {name}s (its tasks: "
+                         f"{', '.join(vlm.meta['tasks'])}); train one with `make all TASKS=all`")
     codes, pixels = prompt_images(vlm.gpt, vlm.reading_input(np.stack(pictures)), vlm.meta)
     codes, pixels = [letters(c, vlm.meta) for c in codes], None if pixels is None else pixels[None]  # one record
     prompt = QUESTION.prompt(codes, question.strip()) if question else CAPTION.prompt(codes[0])

@@ -263,12 +263,12 @@ class PixelGPT(nn.Module):
         x = self.gpt.transformer.wte(short)
         for n, rows in groups:
             x = self.put(x, rows, pictures[rows, :n], self.spare) if n else x
-        full = all_logits or targets is not None
+        full, real = all_logits or targets is not None, to >= 0
         out, _ = self.gpt(short, None, caches, 0, full or len(groups) > 1, embeds=x)
+        if not full and len(groups) == 1:  # no row is padded: the pass's last place is every row's
+            return out, None
         if not full:  # each row's last kept place
-            last = (to >= 0).sum(1) - 1
-            return out[torch.arange(len(idx), device=idx.device), last.clamp(max=out.shape[1] - 1)][:, None], None
-        real = to >= 0
+            return out[torch.arange(len(idx), device=idx.device), real.sum(1) - 1][:, None], None
         logits = out.new_zeros(len(idx), idx.shape[1], out.shape[-1])
         logits[real.nonzero()[:, 0], to[real]] = out[real]
         if targets is None:

@@ -29,7 +29,8 @@ def all_tasks(pipeline, report, tmp_path_factory):
         f'--out_dir={data}', env_extra=env)
     run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', f'--task_mix={MIX}',
         '--max_iters=100', '--eval_interval=100', env_extra=env)
-    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', '--captions_per_label=3', env_extra=env)
+    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', '--captions_per_label=3',
+        env_extra=env)
     return dict(data=data, out=out, env=env)
 
 
@@ -136,7 +137,8 @@ def test_a_cnn_run_reads_the_pictures_of_captions_and_questions(all_tasks, repor
     run('nanogpt.train', 'tests/configs/train_tiny.py', f"--dataset={all_tasks['data']}", f'--out_dir={out}',
         f'--task_mix={MIX}', '--max_iters=30', '--eval_interval=30', '--image_input=cnn', '--image_vectors=1',
         env_extra=all_tasks['env'])
-    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', '--captions_per_label=3', env_extra=all_tasks['env'])
+    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', '--captions_per_label=3',
+        env_extra=all_tasks['env'])
     with open(os.path.join(out, 'eval', 'results.json')) as f:
         r = json.load(f)
     assert r['caption']['n'] == 120 and r['question']['two_image_sum']['n'] == 120

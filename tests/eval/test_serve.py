@@ -111,7 +111,8 @@ def test_asking_a_run_without_captions_or_questions_is_one_line(served):
                          (dict(image=seven, question='is it even?'), 'was not trained on questions'),
                          (dict(image=seven, image2=seven), 'a second picture needs a question'),
                          (dict(image=seven, question=7), "'question' must be text"),
-                         (dict(image=seven, image2='!!', question='what is their sum?'), "'image2' is not valid base64"),
+                         (dict(image=seven, image2='!!', question='what is their sum?'),
+                          "'image2' is not valid base64"),
                          (dict(image=seven, mood='happy'), "unknown key(s) ['mood']")):
         got, _, data = request(served, 'POST', '/api/ask', body)
         error = json.loads(data)['error']
