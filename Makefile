@@ -1,5 +1,5 @@
-# mnist-vlm: make vqvae data train judge eval (or make all); make seeds; make compare; make words; make mix;
-# make heads; make bench; make serve (PORT=8765); make test. DATASET=fashion_mnist runs every stage on
+# mnist-vlm: make vqvae data train judge eval (or make all); make seeds; make compare; make words; make letters49;
+# make mix; make heads; make bench; make serve (PORT=8765); make test. DATASET=fashion_mnist runs every stage on
 # Fashion-MNIST, into folders of its own; TASKS=all trains one GPT on every task (reading, drawing, grounded
 # captions both ways, questions over one image or two) with data and a run of its own;
 # IMAGE_INPUT=letters|patches|cnn|frozen says how the GPT reads pictures (nanogpt/vision.py; the default is letters
@@ -66,7 +66,7 @@ SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
 empty :=
 comma := ,
 
-.PHONY: all vqvae data train judge eval seeds seed-runs compare compare-tasks words mix heads bench serve test clean FORCE
+.PHONY: all vqvae data train judge eval seeds seed-runs compare compare-tasks words letters49 mix heads bench serve test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -116,6 +116,12 @@ compare: $(RUN_DIR)/seeds.json
 # words for labels ('word:seven' for 'number:7'): MNIST's tokenizer and judge, data and a run of their own
 words:
 	$(MAKE) eval DATA_CONFIG=config/prepare_mnist_words_vlm.py DATA_DIR=data/mnist_words_vlm RUN_DIR=out/mnist_words_vlm
+
+# reading through letters at 0.99: MNIST's tokenizer as a 7x7 grid of 49 letters, its data with two reading copies of
+# every training digit, and a longer run of a wider GPT (config/*mnist49*.py); folders of its own, MNIST's judge
+letters49:
+	$(MAKE) eval VQVAE_CONFIG=config/vqvae_mnist49.py VQVAE_DIR=out/vqvae_mnist49 \
+		DATA_CONFIG=config/prepare_mnist49_vlm.py DATA_DIR=data/mnist49_vlm TRAIN_CONFIG=config/train_mnist49_vlm.py RUN_DIR=out/mnist49_vlm
 
 # Tiny Shakespeare mixed in: one data folder with text, five runs of the same model and steps: records only;
 # records + a fifth, and + a half, of text windows; each text share alone (as many text tokens as its mixed
