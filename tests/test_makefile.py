@@ -93,6 +93,7 @@ def test_letters49_runs_every_stage_on_its_own_configs_and_folders():
     p = make('-n', '-B', 'letters49', 'SETUP=', env=dict(os.environ))
     assert p.returncode == 0, p.stderr
     assert 'vqvae.train config/vqvae_mnist49.py --out_dir=out/vqvae_mnist49 ' in p.stdout
-    assert 'prepare config/prepare_mnist49_vlm.py --vqvae_ckpt=out/vqvae_mnist49/ckpt.pt --out_dir=data/mnist49_vlm' in p.stdout
+    data = 'prepare config/prepare_mnist49_vlm.py --vqvae_ckpt=out/vqvae_mnist49/ckpt.pt --out_dir=data/mnist49_vlm'
+    assert data in p.stdout
     assert 'config/train_mnist49_vlm.py --dataset=mnist49_vlm --out_dir=out/mnist49_vlm ' in p.stdout
     assert 'eval.report --out_dir=out/mnist49_vlm --judge_ckpt=out/judge/ckpt.pt' in p.stdout
