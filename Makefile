@@ -66,7 +66,8 @@ SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
 empty :=
 comma := ,
 
-.PHONY: all vqvae data train judge eval seeds seed-runs compare compare-tasks words letters49 mix heads bench serve test clean FORCE
+.PHONY: all vqvae data train judge eval seeds seed-runs compare compare-tasks words letters49 mix heads bench serve \
+	test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -121,7 +122,8 @@ words:
 # every training digit, and a longer run of a wider GPT (config/*mnist49*.py); folders of its own, MNIST's judge
 letters49:
 	$(MAKE) eval VQVAE_CONFIG=config/vqvae_mnist49.py VQVAE_DIR=out/vqvae_mnist49 \
-		DATA_CONFIG=config/prepare_mnist49_vlm.py DATA_DIR=data/mnist49_vlm TRAIN_CONFIG=config/train_mnist49_vlm.py RUN_DIR=out/mnist49_vlm
+		DATA_CONFIG=config/prepare_mnist49_vlm.py DATA_DIR=data/mnist49_vlm \
+		TRAIN_CONFIG=config/train_mnist49_vlm.py RUN_DIR=out/mnist49_vlm
 
 # Tiny Shakespeare mixed in: one data folder with text, five runs of the same model and steps: records only;
 # records + a fifth, and + a half, of text windows; each text share alone (as many text tokens as its mixed
