@@ -5,7 +5,7 @@ learn, not what a picture drawn from them shows.
 
     PYTHONPATH=. python sweeps/letters_probe.py --vqvae_ckpt=out/vqvae/ckpt.pt [--copies=2 --epochs=8]
 
-About 4 min for 16 letters and 13 min for 49 on 2 cores (README "Letters at 0.99").
+About 4.5 min for 16 letters and 12 min for 49 on 2 cores (README "Letters at 0.99").
 """
 import json
 import time
