@@ -123,7 +123,7 @@ words:
 letters49:
 	$(MAKE) eval VQVAE_CONFIG=config/vqvae_mnist49.py VQVAE_DIR=out/vqvae_mnist49 \
 		DATA_CONFIG=config/prepare_mnist49_vlm.py DATA_DIR=data/mnist49_vlm \
-		TRAIN_CONFIG=config/train_mnist49_vlm.py RUN_DIR=out/mnist49_vlm
+		TRAIN_CONFIG="$(TRAIN_CONFIG) config/train_mnist49_vlm.py" RUN_DIR=out/mnist49_vlm
 
 # Tiny Shakespeare mixed in: one data folder with text, five runs of the same model and steps: records only;
 # records + a fifth, and + a half, of text windows; each text share alone (as many text tokens as its mixed

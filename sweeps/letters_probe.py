@@ -8,6 +8,7 @@ learn, not what a picture drawn from them shows.
 About 4.5 min for 16 letters and 12 min for 49 on 2 cores (README "Letters at 0.99").
 """
 import json
+import math
 import time
 
 import numpy as np
@@ -31,7 +32,7 @@ seed = 0
 configure(globals())
 torch.manual_seed(seed)
 vq = load_vqvae(vqvae_ckpt)
-side = int(vq.config.tokens_per_image ** 0.5)  # the conv tokenizer writes a square grid: 4x4 or 7x7
+side = math.isqrt(vq.config.tokens_per_image)  # the conv tokenizer writes a square grid: 4x4 or 7x7
 images, labels = load_split('train', vq.dataset)
 rng = np.random.default_rng(seed)
 images = np.concatenate([images] + [augment(images, rng) for _ in range(copies)])
