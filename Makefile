@@ -1,11 +1,11 @@
 # mnist-vlm: make vqvae data train judge eval (or make all); make seeds; make compare; make words; make letters49;
-# make mix; make heads; make bench; make serve (PORT=8765); make test. DATASET=fashion_mnist runs every stage on
-# Fashion-MNIST, into folders of its own; TASKS=all trains one GPT on every task (reading, drawing, grounded
-# captions both ways, questions over one image or two) with data and a run of its own;
+# make letters49-seeds; make mix; make heads; make bench; make serve (PORT=8765); make test. DATASET=fashion_mnist
+# runs every stage on Fashion-MNIST, into folders of its own; TASKS=all trains one GPT on every task (reading,
+# drawing, grounded captions both ways, questions over one image or two) with data and a run of its own;
 # IMAGE_INPUT=letters|patches|cnn|frozen says how the GPT reads pictures (nanogpt/vision.py; the default is letters
-# for MNIST, cnn for Fashion-MNIST and for TASKS=all); another input than the default trains a run of its own.
-# Each stage skips itself when its output is newer than its inputs.
-# ARGS="--key=value ..." is passed to the stage named on the command line (and forces it to run again).
+# for MNIST, cnn for Fashion-MNIST and for TASKS=all); another input than the default trains a run of its own. Each
+# stage skips itself when its output is newer than its inputs. ARGS="--key=value ..." is passed to the stage named on
+# the command line (and forces it to run again).
 PYTHON      ?= python3
 VENV        ?= .venv
 PY          ?= $(VENV)/bin/python
@@ -66,8 +66,8 @@ SEED_RUNS = $(foreach s,$(SEEDS),$(RUN_DIR)_seed$(s))
 empty :=
 comma := ,
 
-.PHONY: all vqvae data train judge eval seeds seed-runs compare compare-tasks words letters49 mix heads bench serve \
-	test clean FORCE
+.PHONY: all vqvae data train judge eval seeds seed-runs compare compare-tasks words letters49 letters49-seeds mix heads \
+	bench serve test clean FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -120,10 +120,14 @@ words:
 
 # reading through letters at 0.99: MNIST's tokenizer as a 7x7 grid of 49 letters, its data with two reading copies of
 # every training digit, and a longer run of a wider GPT (config/*mnist49*.py); folders of its own, MNIST's judge
+LETTERS49 = VQVAE_CONFIG=config/vqvae_mnist49.py VQVAE_DIR=out/vqvae_mnist49 \
+	DATA_CONFIG=config/prepare_mnist49_vlm.py DATA_DIR=data/mnist49_vlm \
+	TRAIN_CONFIG="$(TRAIN_CONFIG) config/train_mnist49_vlm.py" RUN_DIR=out/mnist49_vlm
 letters49:
-	$(MAKE) eval VQVAE_CONFIG=config/vqvae_mnist49.py VQVAE_DIR=out/vqvae_mnist49 \
-		DATA_CONFIG=config/prepare_mnist49_vlm.py DATA_DIR=data/mnist49_vlm \
-		TRAIN_CONFIG="$(TRAIN_CONFIG) config/train_mnist49_vlm.py" RUN_DIR=out/mnist49_vlm
+	$(MAKE) eval $(LETTERS49)
+# its spread: the same run with SEEDS besides 1337, then its reading and drawing as mean and spread (make seeds)
+letters49-seeds:
+	$(MAKE) seeds $(LETTERS49)
 
 # Tiny Shakespeare mixed in: one data folder with text, five runs of the same model and steps: records only;
 # records + a fifth, and + a half, of text windows; each text share alone (as many text tokens as its mixed

@@ -97,3 +97,13 @@ def test_letters49_runs_every_stage_on_its_own_configs_and_folders():
     assert data in p.stdout
     assert 'config/train_mnist49_vlm.py --dataset=mnist49_vlm --out_dir=out/mnist49_vlm ' in p.stdout
     assert 'eval.report --out_dir=out/mnist49_vlm --judge_ckpt=out/judge/ckpt.pt' in p.stdout
+
+
+def test_letters49_seeds_trains_its_recipe_with_other_seeds_and_compares_the_three():
+    p = make('-n', '-B', 'letters49-seeds', 'SETUP=', env=dict(os.environ))
+    assert p.returncode == 0, p.stderr
+    for seed in (1338, 1339):
+        assert (f'config/train_mnist_vlm.py config/train_mnist49_vlm.py --dataset=mnist49_vlm '
+                f'--out_dir=out/mnist49_vlm_seed{seed} --seed={seed} ') in p.stdout
+    runs = 'out/mnist49_vlm,out/mnist49_vlm_seed1338,out/mnist49_vlm_seed1339'
+    assert f'eval.compare --runs={runs} --judge_ckpt=out/judge/ckpt.pt --out=out/mnist49_vlm/seeds.json' in p.stdout
