@@ -1,11 +1,9 @@
-# The default tokenizer: a small convolutional VQ-VAE, a 4x4 grid of 16 tokens from 256 codes
-# (A-Z, then U+0100...). Reconstructions of the 10,000 validation digits, read by the judge
-# (sweeps/tokenizer_ceiling.py, README): 0.9504 with 26 codes, 0.9528 with 64, 0.9707 with 256
-# (FID 99.6, 85.1, 47.3). 1500 iterations take about 65-105 s on 2 cores.
-out_dir = 'out/vqvae'
-dataset = 'mnist'
-encoder = 'conv'
-tokens_per_image = 16
-num_codes = 256
-code_dim = 16
-max_iters = 1500
+# MNIST's tokenizer: a small convolutional VQ-VAE writing each digit as a 4x4 grid of 16 letters from 256 codes
+# (U+0100 onwards). About 65-105 s on 2 cores; its ceiling is measured in docs/studies.md.
+out_dir = 'out/vqvae_mnist'  # the tokenizer names its dataset
+dataset = 'mnist'  # the pictures it learns to write
+encoder = 'conv'  # a grid of latents keeps the digit's layout, read row by row like text
+tokens_per_image = 16  # 4x4: short records, the fastest reading and drawing
+num_codes = 256  # more codes keep more of each digit for the judge to read
+code_dim = 16  # width of each code vector
+max_iters = 1500  # enough for its reconstructions to stop improving

@@ -1,23 +1,20 @@
 """`make bench`: how fast the pipeline is on this machine. Prints a table and writes bench.json.
 
-    python -m eval.bench [--out_dir=out/mnist_vlm]
+    python -m eval.bench [--out_dir=out/mnist_letters]
 
 Run it after `make all`, with nothing else busy: it times training steps itself.
-- train throughput: tokens/s and informative tokens/s (targets that are neither
-  padding nor the first letter of an unrelated record) of the trained run's
-  config with our loop, of the same model in a plain nanoGPT loop (random
-  windows of the flat token stream, no masking), and of the blog's model;
-- the frontier, test accuracy against wall time, from the ckpt_<iter>.pt trail
-  that `make eval` scored on the test set, and when it first reached 0.95,
-  0.98 and 0.99, in GPT seconds and in pipeline seconds (VQ-VAE + data + GPT);
-- inference: test digits classified per second, images generated (and
-  decoded) per second with and without the KV cache;
-- text mixed in (after `make mix`): tokens/s of the mixed run's config (records + Shakespeare
-  windows) and of the same loop on records only;
-- image inputs (after `make heads`, or `make train IMAGE_INPUT=...`): each other image input's run of
-  the dataset, its training step (encoder included) and its reading and drawing speed;
-- stages: wall time and peak RSS of each stage, from its run record (the `make mix` and image-input
-  trainings too), against a budget of 4 GB each.
+- train throughput: tokens/s and informative tokens/s (targets that are neither padding nor the first
+  letter of an unrelated record) of the trained run's config in train's own loop (the batch builder and
+  micro-step of nanogpt/batches.py, the optimizer step of nanogpt/train.py), of the same model in a
+  plain nanoGPT loop (random windows of the flat token stream, no masking), and of the blog's model;
+- the frontier, test accuracy against wall time, from the ckpt_<iter>.pt trail that `make eval` scored
+  on the test set, and when it first reached 0.95, 0.98 and 0.99, in GPT seconds and in pipeline
+  seconds (tokenizer + data + GPT);
+- inference: test pictures read per second, pictures drawn (and decoded) per second with and without
+  the KV cache;
+- image inputs: each other image input's run of the dataset where it exists (input_runs), its
+  training step (encoder included) and its reading and drawing speed;
+- stages: wall time and peak RSS of each stage, from its run record, against a budget of 4 GB each.
 """
 import json
 import os
@@ -30,22 +27,20 @@ import torch
 from common.configurator import configure
 from common.files import write_json
 from common.runtime import pick_device, resources
-from data.mnist_vlm.tasks import TEXT
-from nanogpt.dataloader import (add_text_rows, answer_mask, load_layout, load_records, load_text_ids, make_targets,
-                                step_indices, weighted_loss)
+from data.mnist import load_split
+from nanogpt.batches import Batches, forward_backward
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import no_pictures_below, pictures_shown, pixel_draws, see_pixels, with_encoder
-from nanogpt.vlm import RUN_DIR, VLM
+from nanogpt.vision import ImageEncoder
+from nanogpt.vlm import VLM
 
 # -----------------------------------------------------------------------------
-out_dir = RUN_DIR
-vqvae_dir = 'out/vqvae'
-judge_dir = 'out/judge'
-blog_config = 'config/train_mnist_vlm_blog.py'
+out_dir = 'out/mnist_letters'
+vqvae_dir = 'out/vqvae_mnist'
+judge_dir = 'out/judge_mnist'
+blog_config = 'config/train_mnist_blog.py'
 steps = 20  # timed training steps of each loop (the blog's model, 10x slower, gets a quarter)
 n_generate = 1000
-mix_runs = 'out/mix_vision,out/mix_both,out/mix_text,out/mix_both50,out/mix_text128'  # `make mix`'s runs: timed and listed where they exist
-input_runs = ''  # other runs of the same data, one per image input (`make bench` names the dataset's): timed where they exist
+input_runs = ''  # other runs of the same data, one per image input (`make bench` names them): timed where they exist
 out = ''  # '' writes out_dir/bench.json
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -75,63 +70,57 @@ def blog_settings(run_config):
     return g
 
 
+def fresh_model(cfg, vlm, dev):
+    """A new VLM of the run's shape (its encoder included), as train builds one."""
+    meta, vectors = vlm.vocab, cfg.get('image_vectors', 0)
+    gpt = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
+                        dropout=cfg['dropout'], block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size']))
+    mode = cfg.get('image_input', 'letters')
+    encoder = None if mode == 'letters' else ImageEncoder.from_vqvae(vlm.tokenizer, cfg['n_embd'], vectors) \
+        if mode == 'frozen' else ImageEncoder(mode, cfg['n_embd'], meta['tokens_per_image'],
+                                              cfg.get('encoder_width', 64), vectors=vectors)
+    return VLM(gpt, vlm.tokenizer, meta, encoder).to(dev)
+
+
 def time_training(cfg, vlm, dev, n_steps, plain):
-    """Seconds per step, tokens per step and informative tokens per step of `n_steps` timed steps."""
+    """Seconds per step, tokens per step and informative tokens per step of `n_steps` timed steps: train's own
+    batch builder and micro-step (nanogpt/batches.py), or (plain) nanoGPT's loop over windows of the stream."""
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
-    meta = vlm.meta
+    meta = vlm.vocab
     seq_len, pad_id = meta['seq_len'], meta['stoi'][meta['pad_char']]
-    gpt = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
-                        dropout=cfg['dropout'], block_size=seq_len - 1, vocab_size=meta['vocab_size']))
-    image_input = 'letters' if plain else cfg.get('image_input', 'letters')  # the run's way of seeing pictures
-    model = with_encoder(gpt, image_input, meta, width=cfg.get('encoder_width', 64), vq=vlm.vq,
-                         vectors=cfg.get('image_vectors', 0)).to(dev)
+    data_dir = os.path.join('data', vlm.info['data'])
+    model = fresh_model(dict(cfg, image_input='letters') if plain else cfg, vlm, dev)
     opt = model.configure_optimizers(cfg['weight_decay'], cfg['learning_rate'], (cfg['beta1'], cfg['beta2']),
                                      dev.split(':')[0])
     B, T = cfg['batch_size'], seq_len - 1
     if plain:
         # nanoGPT's loop: random windows of the memmapped stream, a Python loop over the rows, every target counts
-        stream = np.memmap(os.path.join(vlm.data_dir, 'train.bin'), dtype=np.uint16, mode='r')
+        stream = np.memmap(os.path.join(data_dir, 'train.bin'), dtype=np.uint16, mode='r')
 
-        def batch():
+        def step():
             ix = torch.randint(len(stream) - T - 1, (B,), generator=gen)
             x = torch.stack([torch.from_numpy(stream[i:i + T].astype(np.int64)) for i in ix.tolist()])
             y = torch.stack([torch.from_numpy(stream[i + 1:i + 1 + T].astype(np.int64)) for i in ix.tolist()])
             starts = (ix[:, None] + 1 + torch.arange(T)) % seq_len == 0  # a target that begins another record
-            return x.to(dev), y.to(dev), None, int(((y != pad_id) & ~starts).sum()), {}
+            _, loss = model(x.to(dev), y.to(dev))
+            loss.backward()
+            return int(((y != pad_id) & ~starts).sum())
     else:
-        records = load_records(vlm.data_dir, 'train', seq_len)
-        layout = load_layout(vlm.data_dir, 'train', len(records))
-        targets = make_targets(records, pad_id)
-        answer = answer_mask(layout, seq_len, [t.weighted for t in vlm.tasks])
-        if image_input != 'letters':
-            images = np.load(os.path.join(vlm.data_dir, 'train_images.npy'), mmap_mode='r')
-            rows = pictures_shown(records, meta)
-        n_text = round(B * cfg.get('text_share', 0.0))  # as nanogpt/train.py mixes text in
-        text = load_text_ids(vlm.data_dir, 'train') if n_text else None
+        batches = Batches(data_dir, meta, batch_size=B, text_share=cfg.get('text_share', 0.0),
+                          task_mix=cfg.get('task_mix', ''), image_input=cfg.get('image_input', 'letters'),
+                          per_picture=cfg.get('image_vectors', 0) or meta['tokens_per_image'],
+                          letters_share=cfg.get('letters_share', 0.0), pixel_shift=cfg.get('pixel_shift', 0),
+                          pixel_flip=cfg.get('pixel_flip', False), device=dev, splits=('train',))
 
-        def batch():
-            ix = step_indices(len(records), B - n_text, 1, 1, gen)[0, 0]
-            x, y, w = records[ix, :-1], targets[ix], answer[ix]
-            seen = {}
-            if image_input != 'letters':
-                keep, shifts, flips = pixel_draws(ix.shape, gen, cfg['letters_share'], cfg['pixel_shift'],
-                                                  cfg.get('pixel_flip', False))
-                y, seen = see_pixels(y, torch.from_numpy(images[ix.numpy()]), rows[ix], meta, keep=keep,
-                                     shifts=shifts, flips=flips)
-                seen = {k: v.to(dev) for k, v in seen.items()}
-            if n_text:
-                starts = torch.randint(len(text) - seq_len, (n_text,), generator=gen)
-                x, y, w = add_text_rows(x, y, w, TEXT.windows(text, starts, seq_len))
-                seen = no_pictures_below(seen, n_text) if seen else seen
-            return x.to(dev), y.to(dev), w.to(dev), int((y >= 0).sum()), seen
+        def step():
+            batch = batches.micro(batches.step(gen, 1, 1), 0, 0)
+            forward_backward(model, batch, answer_weight=cfg['answer_weight'],
+                             bucket_lengths=cfg.get('bucket_lengths', True))
+            return int((batch[1] >= 0).sum())
 
-    def step():
-        x, y, w, useful, seen = batch()
-        logits, loss = model(x, y, **seen)
-        if not plain and cfg['answer_weight'] != 1.0:
-            loss = weighted_loss(logits, y, w, cfg['answer_weight'])
-        loss.backward()
+    def update():
+        useful = step()
         if cfg['grad_clip']:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg['grad_clip'])
         opt.step()
@@ -139,10 +128,10 @@ def time_training(cfg, vlm, dev, n_steps, plain):
         return useful
 
     for _ in range(2):
-        step()
+        update()
     t0, useful = time.perf_counter(), 0
     for _ in range(n_steps):
-        useful += step()
+        useful += update()
     if dev.startswith('cuda'):
         torch.cuda.synchronize()
     dt = (time.perf_counter() - t0) / n_steps
@@ -166,15 +155,15 @@ def time_to_accuracy(trail, before_gpt):
 
 
 def time_inference(vlm):
-    seen, _ = vlm.inputs('test')
+    pictures, _ = load_split('test', vlm.vocab['dataset'])
     t0 = time.perf_counter()
-    vlm.read(seen)
-    out = dict(classify_images_per_s=round(len(seen) / (time.perf_counter() - t0)))
-    labels = np.repeat(np.arange(10), n_generate // 10)
+    vlm.read(pictures)
+    out = dict(read_images_per_s=round(len(pictures) / (time.perf_counter() - t0)))
+    labels = np.repeat(np.arange(len(vlm.vocab['labels'])), n_generate // len(vlm.vocab['labels']))
     for cache in (True, False):
         t0 = time.perf_counter()
         vlm.draw(labels, temperature=1.0, guidance=0.0, seed=0, use_cache=cache)
-        out[f"generate_images_per_s_{'with' if cache else 'without'}_kv_cache"] = round(
+        out[f"draw_images_per_s_{'with' if cache else 'without'}_kv_cache"] = round(
             len(labels) / (time.perf_counter() - t0))
     return out
 
@@ -200,12 +189,8 @@ def table(b):
         rows += ["", "| image input (run) | ms/step | tokens/s | test images read per s | drawn per s (KV cache) |",
                  "|---|---|---|---|---|"]
         rows += [f"| {m['image_input']} ({run}) | {m['train']['ms_per_step']} | {m['train']['tokens_per_s']:,} | "
-                 f"{m['inference']['classify_images_per_s']:,} | "
-                 f"{m['inference']['generate_images_per_s_with_kv_cache']:,} |" for run, m in b['image_inputs'].items()]
-    if b['text_mix']:
-        rows += ["", "| text mixed in | tokens/s | ms/step | batch |", "|---|---|---|---|"]
-        rows += [f"| {k.replace('_', ' ')} | {t['tokens_per_s']:,} | {t['ms_per_step']} | {t['batch_size']} |"
-                 for k, t in b['text_mix'].items()]
+                 f"{m['inference']['read_images_per_s']:,} | "
+                 f"{m['inference']['draw_images_per_s_with_kv_cache']:,} |" for run, m in b['image_inputs'].items()]
     rows += ["", f"| stage | wall seconds | peak RSS MB (budget {MEMORY_BUDGET_MB}) |", "|---|---|---|"]
     over = lambda v: ' OVER' if v['peak_rss_mb'] > MEMORY_BUDGET_MB else ''
     rows += [f"| {k} | {v['wall_seconds']} | {v['peak_rss_mb']}{over(v)} |" if v else f"| {k} | not recorded | - |"
@@ -216,10 +201,10 @@ def table(b):
 def main():
     config = configure(globals())
     dev = pick_device(device)
-    vlm = VLM.load(out_dir, device=dev)
+    vlm = VLM.from_pretrained(out_dir, device=dev)
     results = read_json(os.path.join(out_dir, 'eval', 'results.json'), "run `make eval` first")
     stages = {name: stage_resources(path) for name, path in (
-        ('vqvae', os.path.join(vqvae_dir, 'run.json')), ('data', os.path.join(vlm.data_dir, 'run.json')),
+        ('vqvae', os.path.join(vqvae_dir, 'run.json')), ('data', os.path.join('data', vlm.info['data'], 'run.json')),
         ('train', os.path.join(out_dir, 'run.json')), ('judge', os.path.join(judge_dir, 'run.json')))}
     stages['eval'] = results.get('resources')
     known = [s for s in stages.values() if s]
@@ -227,37 +212,25 @@ def main():
                                 peak_rss_mb=max(s['peak_rss_mb'] for s in known)) if known else None
     others = [r for r in input_runs.split(',') if r and r != out_dir and os.path.exists(os.path.join(r, 'run.json'))]
     stages.update({f'train {r}': stage_resources(os.path.join(r, 'run.json')) for r in others})
-    mixes = {r: VLM.load(r, device=dev, vqvae=False) for r in mix_runs.split(',')
-             if r and os.path.exists(os.path.join(r, 'run.json'))}
-    if mixes:  # `make mix`'s stages, listed after the main pipeline's total
-        stages['mix data'] = stage_resources(os.path.join(next(iter(mixes.values())).data_dir, 'run.json'))
-        stages.update({f'train {r}': stage_resources(os.path.join(r, 'run.json')) for r in mixes})
 
-    run_cfg = vlm.ckpt['config']
+    run_cfg = vlm.info['train_config']
     print(f"timing {steps} training steps of each loop on {dev}")
     throughput = dict(default=time_training(run_cfg, vlm, dev, steps, plain=False),
                       plain_nanogpt_loop=time_training(run_cfg, vlm, dev, steps, plain=True),
                       blog_model=time_training(blog_settings(run_cfg), vlm, dev, max(1, steps // 4), plain=False))
-    text_mix = {}
-    mix = next((m for m in mixes.values() if 0 < m.ckpt['config'].get('text_share', 0) < 1), None)
-    if mix:
-        cfg = mix.ckpt['config']
-        text_mix = dict(records_and_text=time_training(cfg, mix, dev, steps, plain=False),
-                        records_only=time_training(dict(cfg, text_share=0.0), mix, dev, steps, plain=False))
     image_inputs = {}
     for r in others:  # each image input's step and inference speed, measured here alike
-        other = VLM.load(r, device=dev)
+        other = VLM.from_pretrained(r, device=dev)
         image_inputs[r] = dict(image_input=other.image_input, inference=time_inference(other),
-                               train=time_training(other.ckpt['config'], other, dev, steps, plain=False))
+                               train=time_training(other.info['train_config'], other, dev, steps, plain=False))
     before_gpt = sum(stages[k]['wall_seconds'] for k in ('vqvae', 'data') if stages[k])
     reading = results['classification']
     bench = dict(machine=results['machine'], torch=torch.__version__, python=platform.python_version(),
                  checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput,
                  frontier=frontier(reading['trail'], before_gpt),
                  time_to_accuracy=time_to_accuracy(reading['trail'], before_gpt),
-                 test_accuracy=reading['accuracy'], inference=time_inference(vlm), text_mix=text_mix, image_inputs=image_inputs,
-                 stages=stages,
-                 config=config)
+                 test_accuracy=reading['accuracy'], inference=time_inference(vlm), image_inputs=image_inputs,
+                 stages=stages, config=config)
     bench['stages']['bench'] = resources()
     path = out or os.path.join(out_dir, 'bench.json')
     write_json(path, bench)

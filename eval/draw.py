@@ -1,24 +1,23 @@
-"""Draw images of one label into a grid PNG.
+"""Draw pictures of one label (or from a caption) into a grid PNG.
 
     python -m eval.draw --digit=7 --n=16 --out=sevens.png [--guidance=0] [--temperature=0.7]
-    python -m eval.draw --out_dir=out/fashion_mnist_vlm --word="ankle boot" --out=boots.png
-    python -m eval.draw --out_dir=out/mnist_all_vlm --caption="a small thick two, tilted right" --out=twos.png
+    python -m eval.draw --out_dir=out/fashion_mnist_cnn --word="ankle boot" --out=boots.png
+    python -m eval.draw --out_dir=out/mnist_all_cnn --caption="a small thick two, tilted right" --out=twos.png
 
 Prompts 'number:7, image:' (or 'word:ankle boot, image:': --word names a label of a run trained
-with words, --digit its index 0-9 in any run), samples the image letters (constrained to the image alphabet,
-with classifier-free guidance unless --guidance=0) and decodes them with the run's VQ-VAE. --caption
-prompts 'caption: <caption>, image:' instead (a run trained to draw from captions, `make all TASKS=all`):
-any words of its vocabulary, best its own (data/mnist_vlm/grounded.py).
+with words, --digit its index 0-9 in any run), samples the image letters (constrained to the image
+alphabet, with classifier-free guidance unless --guidance=0) and decodes them with the run's
+tokenizer. --caption prompts 'caption: <caption>, image:' instead (a run trained to draw from
+captions, `make all TASKS=all`): any words of its vocabulary, best its own (tasks/caption.py).
 """
 import numpy as np
 
 from common.configurator import configure
 from common.pictures import save_grid
 from common.runtime import pick_device
-from data.mnist_vlm.decode import GUIDANCE, draw_letters
-from data.mnist_vlm.format import encode
-from data.mnist_vlm.grounded import CAPTION_DRAW
-from nanogpt.vlm import RUN_DIR, VLM
+from nanogpt.engine import GUIDANCE
+from nanogpt.vlm import VLM
+from tasks.caption_draw import CAPTION_DRAW
 
 # -----------------------------------------------------------------------------
 digit = 7
@@ -30,29 +29,26 @@ temperature = 1.0
 top_k = 0  # 0: no top-k cut
 guidance = GUIDANCE  # classifier-free guidance weight; 0: plain sampling
 seed = 1337
-out_dir = RUN_DIR
+out_dir = 'out/mnist_letters'
 device = 'auto'
 # -----------------------------------------------------------------------------
 
 
 def main():
     configure(globals())  # checks digit 0-9, n >= 1, temperature >= 0 (common/configurator.py RANGES)
-    vlm = VLM.load(out_dir, device=pick_device(device))
-    if word and word not in vlm.meta['labels']:
+    vlm = VLM.from_pretrained(out_dir, device=pick_device(device))
+    if word and word not in vlm.vocab['labels']:
         raise SystemExit(f"error: --word={word!r} is not a label of {out_dir}; use one of "
-                         f"{', '.join(vlm.meta['labels'])}")
+                         f"{', '.join(vlm.vocab['labels'])}")
     sampling = dict(temperature=temperature, top_k=top_k or None, guidance=guidance, seed=seed)
     if caption:
-        if CAPTION_DRAW.name not in vlm.meta['tasks']:
-            raise SystemExit(f"error: {out_dir} was not trained to draw from captions (its tasks: "
-                             f"{', '.join(vlm.meta['tasks'])}); train one with `make all TASKS=all`")
-        prompt = encode(CAPTION_DRAW.prompt(caption), vlm.meta['stoi'])
-        images, ok = vlm.decode(draw_letters(vlm.gpt, [prompt] * n, vlm.meta, device=vlm.device, **sampling))
+        vlm.needs(CAPTION_DRAW)
+        images, ok = vlm.decode(vlm.engine().draw([CAPTION_DRAW.prompt(caption)] * n, **sampling))
         what = repr(caption)
     else:
-        label = vlm.meta['labels'].index(word) if word else digit
+        label = vlm.vocab['labels'].index(word) if word else digit
         _, images, ok = vlm.draw(np.full(n, label), **sampling)
-        what = vlm.meta['labels'][label]
+        what = vlm.vocab['labels'][label]
     save_grid(images, max(1, int(np.sqrt(n))), out)
     print(f"drew {n} x {what} ({ok.mean():.0%} well formed) -> {out}")
 

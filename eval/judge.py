@@ -1,6 +1,6 @@
 """The judge: a small CNN classifier of a dataset's images, the ruler for generated ones.
 
-    python -m eval.judge [config/judge_mnist.py] [--out=out/judge/ckpt.pt] [--epochs=2]
+    python -m eval.judge [config/judge_mnist.py] [--out=out/judge_mnist/ckpt.pt] [--epochs=2]
     python -m eval.judge config/judge_fashion_mnist.py
 
 Trained on the dataset's train[0:50000], early-stopped on train[50000:60000], never on
@@ -22,7 +22,7 @@ from common.files import atomic_save, load_checkpoint
 from common.runtime import pick_device, run_record
 from data.mnist import load_split, source_files
 
-JUDGE_CKPT = 'out/judge/ckpt.pt'  # one judge for every run: trained once by `make judge`
+JUDGE_CKPT = 'out/judge_mnist/ckpt.pt'  # one judge for every run: trained once by `make judge`
 # -----------------------------------------------------------------------------
 out = JUDGE_CKPT
 dataset = 'mnist'  # the images it reads: 'mnist' or 'fashion_mnist'

@@ -1,13 +1,14 @@
 """`make eval`: every measure of a trained run, in one report.
 
-    python -m eval.report [--out_dir=out/mnist_vlm] [--judge_ckpt=out/judge/ckpt.pt] [--n_per_digit=100]
-    python -m eval.report --out_dir=out/mnist_all_vlm --split=val    # the validation images, into eval_val/
+    python -m eval.report [--out_dir=out/mnist_letters] [--judge_ckpt=out/judge_mnist/ckpt.pt] [--n_per_digit=100]
+    python -m eval.report --out_dir=out/mnist_all_cnn --split=val    # the validation pictures, into eval_val/
 
-Runs the evaluation of each task the run was trained on (meta.json's task list; SECTIONS maps a
-task to its report section, reading in eval/classify.py under 'classification' in results.json,
-drawing in eval/generate.py under 'generation'), then the
-tokenizer's ceiling and the pictures. Writes out_dir/eval/results.json and report.md, each
-rendered whole and written atomically, report.md last (make's target).
+Loads the run folder (nanogpt/vlm.py) and runs the evaluation of each task it learnt (tasks/*.py:
+each task scores itself and writes its own section; Shakespeare's when its data holds text) on every
+picture of the split, then the tokenizer's ceiling and the pictures. The split's pictures come from
+the raw data of the run's dataset; the training records (data/<data>/train.txt) only to count drawn
+letter strings copied verbatim. Writes out_dir/eval/results.json and report.md, each rendered whole and
+written atomically, report.md last (make's target).
 """
 import os
 import platform
@@ -18,17 +19,19 @@ from common.configurator import configure
 from common.files import write_json, write_text
 from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
-from data.mnist_vlm.decode import GUIDANCE
-from eval import classify, generate, grounded
-from eval.judge import JUDGE_CKPT
-from eval.scores import judge_reads, real_digits, real_floor, reconstruction_ceiling
-from nanogpt.vlm import RUN_DIR, VLM
+from data.mnist import load_split
+from eval.judge import JUDGE_CKPT, load_judge
+from eval.scores import frechet_distance, judge_features, judge_reads, real_floor, reconstruction_ceiling, \
+    train_image_strings
+from nanogpt.engine import GUIDANCE, Engine
+from nanogpt.vlm import VLM, snapshots
+from tasks.text import TEXT
 
 # -----------------------------------------------------------------------------
-out_dir = RUN_DIR
+out_dir = 'out/mnist_letters'
 judge_ckpt = JUDGE_CKPT
-n_per_digit = 100  # generated images per label, for the scores
-# drawings from captions per label (TASKS=all): a true caption of each of the split's first images of the label.
+n_per_digit = 100  # drawn pictures per label, for the scores
+# drawings from captions per label (TASKS=all): a true caption of each of the split's first pictures of the label.
 # 5,000 in all (95% CI about +-0.008 at 0.9; 1,000 left +-0.02), in about 30 s on 2 cores
 captions_per_label = 500
 temperature = 1.0
@@ -37,50 +40,66 @@ guidance = GUIDANCE  # a third scored draw: `temperature` with classifier-free g
 top_k = 0
 seed = 1337
 device = 'auto'
-split = 'test'  # 'val': the same report on the validation images, into eval_val/, for choosing a recipe
+split = 'test'  # 'val': the same report on the validation pictures, into eval_val/, for choosing a recipe
 # -----------------------------------------------------------------------------
-# each task's section and the key its results go under in results.json (the names the report has always used)
-SECTIONS = {'read': ('classification', classify.report_section), 'draw': ('generation', generate.report_section),
-            'caption': ('caption', grounded.caption_section), 'caption_draw': ('caption_draw', grounded.caption_draw_section),
-            'question': ('question', grounded.question_section)}
 
 
-def text_section(vlm, ev):
-    """The text mixed in (data prepared with text=...): bits per character on all of its held-out 10%."""
-    bpc = vlm.bits_per_char()
-    print(f"text: {bpc:.4f} bits per character on held-out {vlm.meta['text']['name']}")
-    return dict(bits_per_char=bpc, name=vlm.meta['text']['name'], val_tokens=vlm.meta['text']['val_tokens']), [
-        f"## Text ({vlm.meta['text']['name']}, mixed in)", "",
-        f"Bits per character on all {vlm.meta['text']['val_tokens']:,} held-out characters (the last 10%), in "
-        f"windows of {vlm.meta['seq_len']}: {bpc:.4f}.", ""]
+class Evaluation:
+    """What every task's evaluation reads and measures with (tasks/base.py): the run and its engine, the split's
+    pictures and labels and what the run reads of them (seen), the training pictures (for blind answers), the
+    judge and the Fréchet distance (for drawings), the run's snapshots, the config and the folder to write in."""
 
+    def __init__(self, vlm, judge_ckpt, split, config=None, eval_dir=None, memorisation=True):
+        self.vlm, self.meta, self.engine, self.split = vlm, vlm.vocab, vlm.engine(), split
+        self.config, self.eval_dir = config or {}, eval_dir
+        self.dataset, self.device = self.meta['dataset'], vlm.device
+        self.pictures, self.labels = load_split(split, self.dataset)
+        self.seen = vlm.see(self.pictures)
+        self.iter_num = vlm.info.get('iter_num')
+        self.out_dir = vlm.info.get('out_dir', '')
+        self.data_dir = os.path.join('data', vlm.info.get('data', ''))
+        self.judge = load_judge(judge_ckpt, self.device, dataset=self.dataset)
+        self.real_feats = self.judge_features(self.pictures)
+        strings = os.path.join(self.data_dir, 'train.txt')
+        self.train_strings = train_image_strings(self.data_dir, set(self.meta['image_alphabet'])) \
+            if memorisation and os.path.exists(strings) else None
+        self._train = None
 
-def task_rows(r):
-    """The report's first table: one row per task the run learnt, its headline score beside what answers
-    without looking (the commonest answer, or the judge's chance)."""
-    rows = []
-    if 'classification' in r:
-        c = r['classification']
-        rows.append(f"| read | accuracy | {c['accuracy']:.4f} | {c['majority_baseline']:.4f} (commonest label) |")
-    if 'generation' in r:
-        rows.append(f"| draw | judged as prompted, guided | {r['generation']['guided']['judge_accuracy']:.4f} | 0.10 |")
-    if 'caption' in r:
-        c = r['caption']
-        rows.append(f"| caption | label / exact match | {c['label_accuracy']:.4f} / {c['exact_match']:.4f} | "
-                    f"{c['label_blind_accuracy']:.4f} / - |")
-        rows += [f"| caption: {a} | accuracy | {x['accuracy']:.4f} | {x['blind_accuracy']:.4f} (commonest level) |"
-                 for a, x in c['attributes'].items()]
-    if 'caption_draw' in r:
-        g = r['caption_draw']['guided']
-        rows.append(f"| caption_draw | label judged as asked, guided | {g['label_accuracy']:.4f} | 0.10 |")
-        rows += [f"| caption_draw: {a} | as asked | {x['agreement']:.4f} | {x['random_agreement']:.4f} (random "
-                 "request) |" for a, x in g['attributes'].items()]
-    rows += [f"| question: {q} | exact match | {x['accuracy']:.4f} | {x['blind_accuracy']:.4f} (commonest answer) |"
-             for q, x in r.get('question', {}).items()]
-    if r.get('text'):
-        rows.append(f"| text ({r['text']['name']}) | bits per character, held out | {r['text']['bits_per_char']:.4f} "
-                    "| - |")
-    return ["## Tasks", "", "| task | measure | model | without looking |", "|---|---|---|---|", *rows, ""]
+    @property
+    def train_labels(self):
+        return self.train_split()[1]
+
+    @property
+    def train_pictures(self):
+        return self.train_split()[0]
+
+    def train_split(self):
+        if self._train is None:
+            self._train = load_split('train', self.dataset)
+        return self._train
+
+    def judge_features(self, images):
+        return judge_features(self.judge, images, self.device)
+
+    def judge_reads(self, feats):
+        return judge_reads(self.judge, feats, self.device)
+
+    def fid(self, feats, label=None):
+        """Fréchet distance of these judge features to the split's real pictures (of one label, or all)."""
+        return frechet_distance(feats, self.real_feats if label is None else self.real_feats[self.labels == label])
+
+    def snapshots(self):
+        """(iteration, training seconds, engine) of each ckpt_<iter>.pt of the run, in order."""
+        for it, path in snapshots(self.out_dir):
+            other, ckpt = self.vlm.snapshot(path)
+            yield it, ckpt.get('elapsed', float('nan')), Engine(other, self.meta, self.device)
+
+    def first_snapshot(self):
+        """(iteration, engine) of the earliest trained snapshot (after step 0), or None."""
+        later = [(it, p) for it, p in snapshots(self.out_dir) if it > 0]
+        if not later:
+            return None
+        return later[0][0], Engine(self.vlm.snapshot(later[0][1])[0], self.meta, self.device)
 
 
 def machine():
@@ -89,62 +108,63 @@ def machine():
     return f"{os.cpu_count()}-core CPU ({platform.machine()}), no GPU"
 
 
-def markdown(r, sections):
+def markdown(r, rows, sections):
     ceil = r['tokenizer_ceiling']
     return '\n'.join([
         f"# mnist-vlm evaluation: {r['checkpoint']} ({r['data_meta']['dataset']}, labels as "
         f"{r['data_meta']['label_form']})", "",
         f"Machine: {r['machine']}. Checkpoint from iteration {r['iter_num']} ({r['train_seconds']:.0f} s into "
-        f"training); tasks: {', '.join(r['tasks'])}; images of the {r['split']} split. Judge: {r['judge']['path']} (test accuracy "
-        f"{r['judge']['test_accuracy']:.4f}).", "",
-        *task_rows(r),
+        f"training); tasks: {', '.join(r['tasks'])}; pictures of the {r['split']} split. Judge: {r['judge']['path']} "
+        f"({r['split']} accuracy {r['judge']['test_accuracy']:.4f}).", "",
+        "## Tasks", "", "| task | measure | model | without looking |", "|---|---|---|---|",
+        *(f"| {' | '.join(row)} |" for row in rows), "",
         *sections,
         "## The tokenizer", "",
-        f"VQ-VAE reconstructions of the test set: judge accuracy {ceil['judge_accuracy']:.4f}, FID "
+        f"Tokenizer reconstructions of the {r['split']} pictures: judge accuracy {ceil['judge_accuracy']:.4f}, FID "
         f"{ceil['fid']:.2f}, MSE {ceil['mse']:.4f} (pixels in [0, 1]): the ceiling of what drawn letters can show.", "",
         "| | |", "|---|---|",
-        "| test images (left) and their VQ-VAE reconstructions (right) | ![](reconstructions.png) |",
+        "| pictures (left) and their reconstructions (right) | ![](reconstructions.png) |",
         "| image letters by position, per label | ![](token_histograms.png) |", ""])
 
 
 def main():
     config = configure(globals())
-    vlm = VLM.load(out_dir, device=pick_device(device))
-    ev = real_digits(vlm, judge_ckpt, split)
-    ev.config, ev.eval_dir = config, os.path.join(out_dir, 'eval' if split == 'test' else f'eval_{split}')
-    os.makedirs(ev.eval_dir, exist_ok=True)
-    judge_acc = float((judge_reads(ev.judge, ev.real_feats, vlm.device) == ev.test_labels).mean())
-    print(f"judge test accuracy {judge_acc:.4f}")
-    recon, ev.ceiling = reconstruction_ceiling(ev.judge, vlm.vq, ev.test_images, ev.test_labels, ev.real_feats,
+    vlm = VLM.from_pretrained(out_dir, device=pick_device(device))
+    eval_dir = os.path.join(out_dir, 'eval' if split == 'test' else f'eval_{split}')
+    ev = Evaluation(vlm, judge_ckpt, split, config, eval_dir)
+    os.makedirs(eval_dir, exist_ok=True)
+    judge_acc = float((ev.judge_reads(ev.real_feats) == ev.labels).mean())
+    print(f"judge accuracy on the {split} pictures {judge_acc:.4f}")
+    recon, ev.ceiling = reconstruction_ceiling(ev.judge, vlm.tokenizer, ev.pictures, ev.labels, ev.real_feats,
                                                vlm.device)
     ev.floor = real_floor(ev.real_feats)
     print(f"tokenizer ceiling: judge accuracy {ev.ceiling['judge_accuracy']:.4f}, MSE {ev.ceiling['mse']:.4f}, "
           f"FID {ev.ceiling['fid']:.2f}; real-vs-real FID floor {ev.floor:.2f}")
-    side_by_side([tile(ev.test_images[:100], 10), tile(recon[:100], 10)], ['test images', 'VQ-VAE reconstructions'],
-                 os.path.join(ev.eval_dir, 'reconstructions.png'))
-    token_histograms(ev.codes, ev.labels, vlm.meta['num_codes'], vlm.meta['image_alphabet'],
-                     os.path.join(ev.eval_dir, 'token_histograms.png'))
+    side_by_side([tile(ev.pictures[:100], 10), tile(recon[:100], 10)], [f'{split} pictures', 'reconstructions'],
+                 os.path.join(eval_dir, 'reconstructions.png'))
+    token_histograms(vlm.encode(ev.pictures), ev.labels, vlm.vocab['num_codes'], vlm.vocab['image_alphabet'],
+                     os.path.join(eval_dir, 'token_histograms.png'))
 
-    results, sections = {}, []
-    for task in vlm.tasks:
-        key, section = SECTIONS[task.name]
-        results[key], lines = section(vlm, ev)
-        sections += lines
-    if vlm.meta.get('text'):
-        results['text'], lines = text_section(vlm, ev)
-        sections += lines
-    report = dict(checkpoint=os.path.join(out_dir, 'ckpt.pt'), split=split, iter_num=vlm.ckpt['iter_num'],
-                  train_seconds=vlm.ckpt.get('elapsed', float('nan')), machine=machine(), tasks=vlm.meta['tasks'], **results,
-                  tokenizer_ceiling=ev.ceiling, real_floor_fid=ev.floor,
-                  judge=dict(path=judge_ckpt, test_accuracy=judge_acc), train_config=vlm.ckpt.get('config'),
-                  eval_config=config, data_dir=vlm.data_dir, vqvae=vlm.meta['vqvae'], meta_sha256=vlm.ckpt['meta_sha256'],
-                  data_meta={k: vlm.meta[k] for k in ('dataset', 'label_form', 'labels', 'vocab_size', 'seq_len',
-                                                      'tokens_per_image', 'num_codes', 'tasks')},
+    results, rows, sections = {}, [], []
+    for task in vlm.tasks + ([TEXT] if vlm.vocab.get('text') else []):
+        results[task.key] = task.evaluate(ev)
+        rows += task.rows(results[task.key])
+        sections += task.report(results[task.key], ev)
+    info = vlm.info
+    report = dict(checkpoint=os.path.join(out_dir, 'ckpt.pt'), split=split, iter_num=info.get('iter_num'),
+                  train_seconds=info.get('elapsed', float('nan')), machine=machine(), tasks=vlm.vocab['tasks'],
+                  **results, tokenizer_ceiling=ev.ceiling, real_floor_fid=ev.floor,
+                  # the judge's accuracy on the split read (the key's name is kept: checks read it)
+                  judge=dict(path=judge_ckpt, test_accuracy=judge_acc), train_config=info.get('train_config'),
+                  eval_config=config, data_dir=ev.data_dir, vqvae=vlm.vocab.get('vqvae'),
+                  meta_sha256=info.get('meta_sha256'),
+                  data_meta={k: vlm.vocab[k] for k in ('dataset', 'label_form', 'labels', 'vocab_size', 'seq_len',
+                                                       'tokens_per_image', 'num_codes', 'tasks')},
                   resources=resources())
-    text = markdown(report, sections)
-    write_json(os.path.join(ev.eval_dir, 'results.json'), report)
-    write_text(os.path.join(ev.eval_dir, 'report.md'), text)
-    print(f"wrote {os.path.join(ev.eval_dir, 'report.md')} and results.json")
+    text = markdown(report, rows, sections)
+    write_json(os.path.join(eval_dir, 'results.json'), report)
+    write_text(os.path.join(eval_dir, 'report.md'), text)
+    print(f"wrote {os.path.join(eval_dir, 'report.md')} and results.json")
 
 
 if __name__ == '__main__':

@@ -1,42 +1,19 @@
-"""Objective measures of generated images, all computed on the decoded images.
-
-- judge accuracy: how often the dataset's judge CNN reads the prompted label (the drawing task's score);
-- Fréchet distance in the judge's penultimate features (an MNIST or Fashion-MNIST 'FID');
-- diversity (distinct token strings) and memorisation (strings seen verbatim in training).
+"""The rulers of drawn pictures, all used on decoded pictures: the judge's reading and features, the Fréchet
+distance in those features (an MNIST or Fashion-MNIST 'FID'), the tokenizer's ceiling, and the letter
+strings of the training records (to count drawings copied verbatim).
 """
 import os
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from data.mnist import load_split
-from data.mnist_vlm.tasks import DRAW
-from eval.judge import batched, load_judge
+from eval.judge import batched
 
 
 def train_image_strings(data_dir, alphabet):
     """Every image letter string the model was trained on (from train.txt), to spot verbatim copies."""
     with open(os.path.join(data_dir, 'train.txt'), encoding='utf-8') as f:
         return {run for line in f for run in ''.join(c if c in alphabet else ' ' for c in line).split()}
-
-
-def real_digits(vlm, judge_ckpt, split='test', *, memorisation=True):
-    """What every score of drawn images compares against: the judge and the real digits of a split
-    (the test digits in the final evaluation; the validation digits where a recipe is being chosen),
-    and with memorisation=True the image strings of train.txt, to count verbatim copies."""
-    test_images, test_labels = load_split(split, vlm.meta['dataset'])
-    codes, labels = vlm.split(split)
-    if not np.array_equal(test_labels, labels):
-        raise SystemExit(f"error: {vlm.data_dir}/{split}.npz does not match the {split} images of the raw data; "
-                         "rebuild it with `make data`")
-    judge = load_judge(judge_ckpt, vlm.device, dataset=vlm.meta['dataset'])
-    seen = codes if vlm.image_input == 'letters' else test_images  # what the run reads of them
-    return SimpleNamespace(judge=judge, test_images=test_images, test_labels=test_labels, codes=codes, labels=labels,
-                           seen=seen,
-                           real_feats=judge_features(judge, test_images, vlm.device),
-                           train_strings=train_image_strings(vlm.data_dir, set(vlm.meta['image_alphabet']))
-                           if memorisation else None)
 
 
 def frechet_distance(f1, f2):
@@ -79,25 +56,3 @@ def real_floor(real_feats, seed=0):
     idx = np.random.default_rng(seed).permutation(len(real_feats))
     half = len(idx) // 2
     return frechet_distance(real_feats[idx[:half]], real_feats[idx[half:]])
-
-
-def generation_scores(judge, images, labels, codes, real_feats, real_labels, train_strings, alphabet, device='cpu'):
-    """Scores of generated images (uint8 (N, 28, 28)) drawn for prompted `labels`, against the judge
-    features of real digits (real_feats) and their labels."""
-    feats = judge_features(judge, images, device)
-    drawn = DRAW.score(judge_reads(judge, feats, device), labels)
-    strings = [''.join(alphabet[c] for c in row) if (row >= 0).all() else None for row in codes]
-    per_digit = []
-    for d in range(10):
-        m = labels == d
-        per_digit.append(dict(
-            digit=d, n=int(m.sum()), judge_accuracy=drawn['judge_per_digit'][d],
-            distinct=len({strings[i] for i in np.flatnonzero(m)}),
-            fid=frechet_distance(feats[m], real_feats[real_labels == d]) if m.sum() > 1 else float('nan')))
-    return dict(
-        n=len(labels), judge_accuracy=drawn['judge_accuracy'], judge_ci95=drawn['judge_ci95'],
-        well_formed=float(np.mean([s is not None for s in strings])),
-        distinct=len(set(strings)), distinct_fraction=len(set(strings)) / max(1, len(strings)),
-        fid=frechet_distance(feats, real_feats),
-        memorised=None if train_strings is None else float(np.mean([s in train_strings for s in strings])),
-        per_digit=per_digit)

@@ -1,9 +1,9 @@
 """Play with a trained run in the browser: draw a digit and have it read, ask for drawings, see the report.
 
-    python -m eval.serve [--out_dir=out/mnist_vlm] [--judge_ckpt=out/judge/ckpt.pt] [--port=8000]
+    python -m eval.serve [--out_dir=out/mnist_letters] [--judge_ckpt=out/judge_mnist/ckpt.pt] [--port=8000]
     make serve PORT=8765     # the same over the run and judge of DATASET and IMAGE_INPUT; CPU is plenty
 
-One page (eval/serve.html: plain HTML, CSS and JavaScript, nothing fetched from elsewhere) and its
+One page (eval/page.html: plain HTML, CSS and JavaScript, nothing fetched from elsewhere) and its
 JSON endpoints, on the standard library's ThreadingHTTPServer, bound to 127.0.0.1:
     GET  /                 the page
     GET  /api/info         the run: dataset, labels, what it reads, its tasks, drawing defaults and limits
@@ -11,13 +11,13 @@ JSON endpoints, on the standard library's ThreadingHTTPServer, bound to 127.0.0.
     GET  /figures/<name>   one of the report's PNGs, by a fixed list of names: no path from a request
                            ever reaches the file system
     POST /api/read         {"image": a PNG or JPEG as base64 or a data: URL} -> the 28x28 digit made from it
-                           (eval/ask.py's load_digit, as `eval.ask` reads files), its letters and their
+                           (data/picture.py's load_digit, as `eval.ask` reads files), its letters and their
                            reconstruction, the answer, each label's probability, and the greedy free answer
     POST /api/draw         {"label": 7 or "seven", "temperature": 1.0, "guidance": 1.0, "n": 16, "seed": 1}
                            (all but label optional) -> n drawn images and the judge's reading of each
     POST /api/ask          {"image": ..., "image2": ... (optional), "question": "what is their sum?" (optional)}
                            -> a caption of the picture, or the answer to the question about one picture or
-                           two (eval/ask.py's grounded_answer), for a run trained on them (`make all TASKS=all`)
+                           two (the VLM's caption and ask), for a run trained on them (`make all TASKS=all`)
 Abuse limits: a body over MAX_BODY bytes, a picture over MAX_PIXELS, an unknown key or a value outside
 its range is refused with a 4xx and a one-line JSON reason ({"error": "..."}); the server goes on.
 """
@@ -36,21 +36,21 @@ import torch
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.mnist_vlm.decode import GUIDANCE
-from data.mnist_vlm.format import letters
-from data.mnist_vlm.tasks import READ
-from eval.ask import grounded_answer, load_digit
+from data.picture import load_digit
 from eval.judge import JUDGE_CKPT, load_judge
-from nanogpt.vlm import RUN_DIR, VLM
+from nanogpt.engine import GUIDANCE
+from nanogpt.vlm import VLM
+from tasks.read import READ
+from tasks.vocab import letters
 
 # -----------------------------------------------------------------------------
-out_dir = RUN_DIR
+out_dir = 'out/mnist_letters'
 judge_ckpt = JUDGE_CKPT  # reads the drawings back; it must judge the run's dataset
 host = '127.0.0.1'  # loopback: only this machine reaches the page; '0.0.0.0' would open it to the network
 port = 8000  # 0: any free port (the address is printed)
 device = 'auto'
 # -----------------------------------------------------------------------------
-PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'serve.html')
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'page.html')
 MAX_BODY = 4 << 20  # bytes of a request: a photo of a digit as base64 fits; larger bodies are refused unread
 MAX_PIXELS = 2048 * 2048  # of a picture sent to read, checked from its header before it is decoded
 MAX_DRAW = 36  # images per drawing request (a 6x6 grid): a request stays well under a second on 2 cores
@@ -103,7 +103,7 @@ class App:
         self.lock = threading.Lock()
 
     def info(self):
-        m = self.vlm.meta
+        m = self.vlm.vocab
         return dict(run=self.out_dir, dataset=m['dataset'], labels=m['labels'], label_key=m['label_key'],
                     image_input=self.vlm.image_input, tasks=m['tasks'], guidance=GUIDANCE, max_draw=MAX_DRAW,
                     ranges=RANGES, max_body=MAX_BODY, max_pixels=MAX_PIXELS)
@@ -111,26 +111,26 @@ class App:
     def digit(self, body, key='image'):
         try:
             return load_digit(io.BytesIO(picture_bytes(body, key)), 'the picture' if key == 'image' else
-                              'the second picture', MAX_PIXELS, self.vlm.meta['dataset'])
+                              'the second picture', MAX_PIXELS, self.vlm.vocab['dataset'])
         except SystemExit as e:  # load_digit's one-line refusals are the client's to fix
             raise BadRequest(str(e).removeprefix('error: '))
 
     def read(self, body):
         if set(body) - {'image'}:
             raise BadRequest(f"unknown key(s) {sorted(set(body) - {'image'})}; a read request holds 'image' only")
-        vlm, meta = self.vlm, self.vlm.meta
+        vlm, meta = self.vlm, self.vlm.vocab
         digit = self.digit(body)
         with self.lock, torch.no_grad():
             codes = vlm.encode(digit[None])
-            recon = vlm.vq.decode(torch.from_numpy(codes).to(vlm.device)).cpu().numpy()[0]
-            seen = codes if vlm.image_input == 'letters' else vlm.reading_input(digit[None])  # not encoded twice
-            scores = READ.answer_scores(vlm.gpt, seen, meta, device=vlm.device)[0]
-            free = READ.free_answers(vlm.gpt, seen, meta, device=vlm.device)[0]
+            recon = vlm.tokenizer.decode(torch.from_numpy(codes).to(vlm.device)).cpu().numpy()[0]
+            seen = vlm.see(digit[None])
+            scores = READ.scores(vlm.engine(), seen)[0]
+            free = READ.free_answers(vlm.engine(), seen)[0]
         probs = torch.softmax(scores, 0)  # over the ten labels only: the constrained answer
         return dict(digit=digit.ravel().tolist(), letters=letters(codes[0], meta),
                     reconstruction=np.round(recon * 255).astype(np.uint8).ravel().tolist(),
                     answer=meta['labels'][int(probs.argmax())], probs=[round(float(p), 5) for p in probs],
-                    free_answer=free, question=f"{READ.prefix}<letters>{READ.question(meta)}",
+                    free_answer=free, question=READ.prompt('<letters>', meta),
                     image_input=vlm.image_input)
 
     def draw(self, body):
@@ -138,9 +138,9 @@ class App:
         if unknown:
             raise BadRequest(f"unknown key(s) {sorted(unknown)}; a draw request holds label, temperature, guidance, "
                              "n and seed")
-        if 'draw' not in self.vlm.meta['tasks']:
-            raise BadRequest(f"{self.out_dir} was not trained to draw (its tasks: {', '.join(self.vlm.meta['tasks'])})")
-        labels = self.vlm.meta['labels']
+        if 'draw' not in self.vlm.vocab['tasks']:
+            raise BadRequest(f"{self.out_dir} was not trained to draw (its tasks: {', '.join(self.vlm.vocab['tasks'])})")
+        labels = self.vlm.vocab['labels']
         label = body.get('label')
         if isinstance(label, int) and not isinstance(label, bool) and 0 <= label < len(labels):
             index = label
@@ -171,7 +171,8 @@ class App:
         pictures = [self.digit(body)] + ([self.digit(body, 'image2')] if 'image2' in body else [])
         try:
             with self.lock, torch.no_grad():
-                said = grounded_answer(self.vlm, pictures, question)
+                said = self.vlm.ask(pictures, question) if question.strip() else self.vlm.caption(pictures[:1])[0]
+                said = said if said is not None else "(no answer ended by '.' within the record length)"
         except SystemExit as e:  # what this run cannot answer: one line for the client
             raise BadRequest(str(e).removeprefix('error: '))
         return dict(task='question' if question.strip() else 'caption', question=question.strip(), answer=said,
@@ -190,7 +191,7 @@ class App:
 
 
 def headline(r):
-    """The numbers the README leads with, from a results.json (eval/report.py); what is missing is left out."""
+    """The headline numbers of a results.json (eval/report.py); what is missing is left out."""
     rows, c, g = [], r.get('classification') or {}, r.get('generation') or {}
     if 'iter_num' in r:
         rows.append(('checkpoint', f"iteration {r['iter_num']}, {r.get('train_seconds', math.nan):.0f} s of training "
@@ -297,18 +298,17 @@ class Server(ThreadingHTTPServer):
 
 def load_app(out_dir, judge_ckpt, device='cpu'):
     """The run and its judge, or one line that says which `make` target writes what is missing."""
-    ckpt = os.path.join(out_dir, 'ckpt.pt')
-    if not os.path.exists(ckpt):
-        raise SystemExit(f"error: {ckpt} not found; train it first with `make all` (with the DATASET= and "
-                         "IMAGE_INPUT= of the run to serve)")
-    vlm = VLM.load(out_dir, device=device)
-    if 'read' not in vlm.meta['tasks']:
+    if not os.path.exists(os.path.join(out_dir, 'config.json')):
+        raise SystemExit(f"error: {out_dir}/config.json not found; train the run first with `make all` (with the "
+                         "DATASET= and IMAGE_INPUT= of the run to serve)")
+    vlm = VLM.from_pretrained(out_dir, device=device)
+    if 'read' not in vlm.vocab['tasks']:
         raise SystemExit(f"error: {out_dir} was not trained to read images (its tasks: "
-                         f"{', '.join(vlm.meta['tasks'])}); serve a run of `make all`")
+                         f"{', '.join(vlm.vocab['tasks'])}); serve a run of `make all`")
     if not os.path.exists(judge_ckpt):
         raise SystemExit(f"error: {judge_ckpt} not found; train the judge first with `make judge` (with the "
                          "DATASET= of the run)")
-    judge = load_judge(judge_ckpt, device, train_if_missing=False, dataset=vlm.meta['dataset'])
+    judge = load_judge(judge_ckpt, device, train_if_missing=False, dataset=vlm.vocab['dataset'])
     return App(vlm, judge, out_dir)
 
 
@@ -327,7 +327,7 @@ def main():
     app = load_app(out_dir, judge_ckpt, pick_device(device))
     server = make_server(app, host, port)
     h, p = server.server_address[:2]
-    print(f"serving {out_dir} ({app.vlm.meta['dataset']}, reads {app.vlm.image_input}) at http://{h}:{p}/ "
+    print(f"serving {out_dir} ({app.vlm.vocab['dataset']}, reads {app.vlm.image_input}) at http://{h}:{p}/ "
           "(Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()

@@ -12,7 +12,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common.files import load_checkpoint
 
 
 @dataclass
@@ -202,16 +201,3 @@ class GPT(nn.Module):
             streams = [torch.cat([seq, nxt], 1) for seq in streams]
             inputs = [nxt] * len(streams)
         return streams[0]
-
-
-def load_gpt(path, device='cpu'):
-    """A GPT and its checkpoint dict from ckpt.pt or a ckpt_<iter>.pt (nanogpt/vlm.py checks it against its data)."""
-    fix = "train one with `make train`, or pass the right --out_dir"
-    ckpt = load_checkpoint(path, 'GPT checkpoint', fix, device)
-    try:
-        model = GPT(GPTConfig(**ckpt['model_args']))
-        # checkpoints of torch.compile'd models carry this prefix on every key
-        model.load_state_dict({k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()})
-    except (KeyError, TypeError, RuntimeError) as e:
-        raise SystemExit(f"error: {path} does not hold a GPT ({type(e).__name__}: {str(e)[:80]}); {fix}")
-    return model.to(device).eval(), ckpt

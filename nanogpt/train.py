@@ -1,20 +1,23 @@
-"""Train the GPT on the prepared text records, nanoGPT style.
+"""Train the VLM on the prepared text records, nanoGPT style.
 
-    python -m nanogpt.train config/train_mnist_vlm.py [--key=value ...]
-    python -m nanogpt.train config/train_mnist_vlm.py --device=cpu --max_iters=200 --eval_interval=100
-    python -m nanogpt.train config/train_mnist_vlm.py config/image_cnn.py --out_dir=out/mnist_vlm_cnn   # reads pixels
-    torchrun --standalone --nproc_per_node=4 -m nanogpt.train config/train_mnist_vlm.py --gradient_accumulation_steps=4
-    torchrun --standalone --nproc_per_node=2 -m nanogpt.train config/train_mnist_vlm.py --device=cpu \
+    python -m nanogpt.train config/train_mnist_letters.py [--key=value ...]
+    python -m nanogpt.train config/train_mnist_letters.py --device=cpu --max_iters=200 --eval_interval=100
+    python -m nanogpt.train config/train_mnist_cnn.py      # reads pixels through a conv net
+    torchrun --standalone --nproc_per_node=4 -m nanogpt.train config/train_mnist_letters.py \
+        --gradient_accumulation_steps=4
+    torchrun --standalone --nproc_per_node=2 -m nanogpt.train config/train_mnist_letters.py --device=cpu \
         --gradient_accumulation_steps=2    # DDP on CPUs (gloo)
 
-The sections are nanoGPT's. The patches, each marked "patch:", are: batches of whole records
-(nanogpt/dataloader.py), their rows shared between the tasks (task_mix), with a share of text
-windows mixed in (text_share), short and long records run apart (bucket_lengths), pictures read as
-pixels through an image encoder beside the GPT (image_input, nanogpt/vision.py), written answers
-weighted in the loss (answer_weight), ckpt.pt chosen by validation reading accuracy
-over all validation images (by held-out text loss for text only), a weights-only
-ckpt_<iter>.pt at every evaluation, last.pt with the full training state (optimizer, RNG,
-GradScaler) for an exact resume after SIGINT/SIGTERM, and run.json when a run finishes.
+The sections are nanoGPT's. The patches, each marked "patch:", are: batches of whole records, their
+rows shared between the tasks (task_mix), with a share of text windows mixed in (text_share), short
+and long records run apart (bucket_lengths), pictures read as pixels through an image encoder
+(image_input, nanogpt/vision.py), written answers weighted in the loss (answer_weight) -- all in
+nanogpt/batches.py, the one batch builder --; the model is the VLM (nanogpt/vlm.py: the GPT, its
+encoder and the data's tokenizer); ckpt.pt is chosen by validation reading accuracy over all
+validation pictures (by held-out text loss for text only) and saved with the run folder's
+config.json, model.safetensors, tokenizer.safetensors and vocab.json (VLM.save_pretrained); a
+weights-only ckpt_<iter>.pt at every evaluation, last.pt with the full training state (optimizer,
+RNG, GradScaler) for an exact resume after SIGINT/SIGTERM, and run.json when a run finishes.
 """
 import math
 import os
@@ -22,7 +25,8 @@ import time
 from contextlib import nullcontext
 
 if not __package__:
-    raise SystemExit("error: run it as a module from the project root: python -m nanogpt.train config/train_mnist_vlm.py")
+    raise SystemExit("error: run it as a module from the project root: "
+                     "python -m nanogpt.train config/train_mnist_letters.py")
 
 import numpy as np
 import torch
@@ -32,19 +36,19 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from common.configurator import configure
 from common.files import atomic_save, file_sha256, load_checkpoint
 from common.runtime import StopSignal, pick_device, run_record
-from data.mnist_vlm.format import load_meta
-from data.mnist_vlm.tasks import READ, TEXT, get_tasks
-from nanogpt.dataloader import (add_text_rows, answer_mask, length_groups, load_layout, load_records, load_text_ids,
-                                loss_weights, make_targets, parse_mix, step_indices, weighted_loss)
+from nanogpt.batches import Batches, forward_backward
+from nanogpt.engine import Engine
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import (attach_encoder, check_image_input, no_pictures_below, pictures_shown, pixel_draws,
-                            see_pixels, weights, with_encoder)
-from nanogpt.vlm import check_data, data_dir_of, load_checked_vqvae, snapshots
+from nanogpt.vision import ImageEncoder, check_image_input
+from nanogpt.vlm import VLM, Seen, load_tokenizer, snapshots
+from tasks import get_tasks
+from tasks.read import READ
+from tasks.vocab import letters, load_meta
 
 # -----------------------------------------------------------------------------
-# default config values, sized for a tiny run; config/train_mnist_vlm.py is the default of `make train`
+# default config values, sized for a tiny run; config/train_mnist_letters.py is the default of `make train`
 # I/O
-out_dir = 'out/mnist_vlm'
+out_dir = 'out/mnist_letters'
 eval_interval = 250
 log_interval = 50
 eval_iters = 20  # batches of each split averaged for the train/val loss
@@ -104,7 +108,7 @@ defaults = {k: v for k, v in globals().items() if not k.startswith('_')}  # a ru
 config = configure(globals())
 if n_embd % n_head:
     raise SystemExit(f"error: n_embd={n_embd} must be a multiple of n_head={n_head} (each head gets n_embd // n_head)")
-data_dir = data_dir_of(dataset)
+data_dir = os.path.join('data', dataset)  # nanoGPT's convention: data/<dataset>/ (an absolute path works too)
 check_image_input(image_input)
 pixels = image_input != 'letters'
 # keys that say how a run is carried out, not what it trains: a run that differs only in them is the same run
@@ -142,69 +146,26 @@ ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torc
 ctx = nullcontext() if dtype == 'float32' else torch.autocast(device_type=device_type, dtype=ptdtype)
 
 # -----------------------------------------------------------------------------
-# data. patch: whole records, not windows of the stream (nanogpt/dataloader.py)
+# data. patch: whole records, not windows of the stream; the one batch builder (nanogpt/batches.py)
 meta = load_meta(data_dir)
 meta_sha256 = file_sha256(os.path.join(data_dir, 'meta.json'))
-# patch: text mixed in: n_text of each batch's rows are windows of the text, as long as a record
-if text_share and not meta.get('text'):
-    raise SystemExit(f"error: text_share={text_share} but {data_dir} holds no text; prepare it with "
-                     "text='shakespeare' (config/prepare_mnist_text_vlm.py) or set text_share=0")
-n_text = round(batch_size * text_share)
-n_records = batch_size - n_text
-text = {split: load_text_ids(data_dir, split) for split in ('train', 'val')} if meta.get('text') else {}
 task_list = get_tasks(meta['tasks'])
-reading = READ in task_list and n_records > 0
-records = {split: load_records(data_dir, split, meta['seq_len']) for split in ('train', 'val')}
-targets = {split: make_targets(r, meta['stoi'][meta['pad_char']]) for split, r in records.items()}
-# patch: each record's task and answer span (prepare's layout): the answers of reading, captions and questions
-# are the targets answer_weight scales
-layout = {split: load_layout(data_dir, split, len(r)) for split, r in records.items()}
-answer = {split: answer_mask(lay, meta['seq_len'], [t.weighted for t in task_list]) for split, lay in layout.items()}
-# patch: the rows of a batch split between the tasks by task_mix's shares
-task_draws = parse_mix(task_mix, meta['tasks'], layout['train'][:, 0])
+batches = Batches(data_dir, meta, batch_size=batch_size, text_share=text_share, task_mix=task_mix,
+                  image_input=image_input, per_picture=image_vectors or meta['tokens_per_image'],
+                  letters_share=letters_share, pixel_shift=pixel_shift, pixel_flip=pixel_flip, device=device)
+reading = READ in task_list and batches.n_records > 0
 val_split = np.load(os.path.join(data_dir, 'val.npz'))
 val_labels = val_split['labels'][:val_images]
 batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every process: each takes its slice
-# patch: a run that reads pixels takes each record's picture from {split}_images.npy, aligned with the records
-if pixels:
-    if not reading:
-        raise SystemExit(f"error: image_input={image_input!r} reads the pictures of reading records, and {data_dir} "
-                         "holds none; train it with image_input='letters'")
-    if 'images' not in val_split or not all(os.path.exists(os.path.join(data_dir, f'{s}_images.npy')) for s in records):
-        raise SystemExit(f"error: {data_dir} holds no pixels for image_input={image_input!r} (older data); rebuild it "
-                         "with `make data`")
-    images = {split: np.load(os.path.join(data_dir, f'{split}_images.npy'), mmap_mode='r') for split in records}
-    # every record that opens with a picture reads it (reading, captions, questions): as many as it shows
-    image_rows = {split: pictures_shown(r, meta) for split, r in records.items()}
-    if any(int(image_rows[s].max()) > (images[s].shape[1] if images[s].ndim == 4 else 1) for s in records):
-        raise SystemExit(f"error: {data_dir} holds records of two pictures but one picture per record (older data); "
-                         "rebuild it with `make data`")
-val_seen = val_split['images'][:val_images] if pixels else val_split['codes'][:val_images]
-
-
-def get_batch(split, ix, tx=None, draws=None):
-    """Inputs, targets, answer mask and the model's other inputs: for a run that reads pixels, the pictures of
-    its records and which reading rows see them (`draws`, from pixel_draws: letters_share of them read letters,
-    and the shifts; without it every reading row sees its picture as it is)."""
-    x, y, w = records[split][ix, :-1], targets[split][ix], answer[split][ix]
-    seen = {}
-    if pixels:
-        keep, shifts, flips = draws if draws is not None else (None, None, None)
-        y, seen = see_pixels(y, torch.from_numpy(images[split][ix.numpy()]), image_rows[split][ix], meta, keep=keep,
-                             shifts=shifts, flips=flips)
-    if tx is not None and len(tx):  # patch: text windows below the records; no answer to weight in them
-        x, y, w = add_text_rows(x, y, w, TEXT.windows(text[split], tx, meta['seq_len']))
-        seen = no_pictures_below(seen, len(tx)) if seen else seen
-    if device_type == 'cuda':
-        x, y, w = (t.pin_memory().to(device, non_blocking=True) for t in (x, y, w))
-        return x, y, w, {k: v.pin_memory().to(device, non_blocking=True) for k, v in seen.items()}
-    return x.to(device), y.to(device), w.to(device), {k: v.to(device) for k, v in seen.items()}
-
+# patch: what the run reads of the validation pictures, to choose ckpt.pt by: their letters, or the pixels
+val_seen = Seen([letters(c, meta) for c in val_split['codes'][:val_images]], None) if not pixels else \
+    Seen([meta['image_token'] * (image_vectors or meta['tokens_per_image'])] * len(val_labels),
+         val_split['images'][:val_images])
 
 # -----------------------------------------------------------------------------
-# model init
+# model init. patch: the VLM (nanogpt/vlm.py) owns the GPT, the image encoder of a pixel run and the tokenizer
 iter_num, best_val_loss, best_val_acc, elapsed0 = 0, 1e9, -1.0, 0.0
-train_seconds = 0.0  # patch: time in training steps alone, evaluations excluded (the step time eval.compare shows)
+train_seconds = 0.0  # patch: time in training steps alone, evaluations excluded (the step time a study compares)
 model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=meta['seq_len'] - 1,
                   bias=bias, vocab_size=meta['vocab_size'], dropout=dropout)
 ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
@@ -219,6 +180,21 @@ if init_from == 'auto':
             os.utime(run_json)
             print(f"{out_dir} holds this run, finished at iteration {done['iter_num']}: nothing to do")
             raise SystemExit(0)
+# the tokenizer that wrote the data's letters: part of the run folder, and the 'frozen' encoder's weights. Loaded
+# apart from the global random stream, so that the model's initialisation does not depend on it
+with torch.random.fork_rng():
+    tokenizer = load_tokenizer(meta, data_dir)
+
+
+def encoder_for(args):
+    """The image encoder of a pixel run, None for letters ('frozen': the tokenizer's encoder, frozen)."""
+    if image_input == 'letters':
+        return None
+    if image_input == 'frozen':
+        return ImageEncoder.from_vqvae(tokenizer, args['n_embd'], image_vectors)
+    return ImageEncoder(image_input, args['n_embd'], meta['tokens_per_image'], encoder_width, vectors=image_vectors)
+
+
 if init_from == 'scratch':
     existing = [p for p in (last_path, ckpt_path) if os.path.exists(p)]
     if existing and not force:
@@ -228,25 +204,30 @@ if init_from == 'scratch':
             f"{config[diff[0]]!r})" if diff else 'a run'
         raise SystemExit(f"error: {out_dir} holds {what}; pass --init_from=resume to continue it, --force=True to "
                          "replace it, or choose another --out_dir")
-    # patch: an image encoder beside the GPT for pixel inputs ('frozen': the VQ-VAE's that wrote the data's letters)
-    model = with_encoder(GPT(GPTConfig(**model_args)), image_input, meta, width=encoder_width, vectors=image_vectors,
-                         vq=load_checked_vqvae(meta, data_dir) if image_input == 'frozen' else None)
+    gpt = GPT(GPTConfig(**model_args))
+    model = VLM(gpt, tokenizer, meta, encoder_for(model_args))
 elif init_from == 'resume':
     resume_path = last_path if os.path.exists(last_path) else ckpt_path
     checkpoint = load_checkpoint(resume_path, 'checkpoint', 'start afresh with --init_from=scratch --force=True',
                                  device)
-    check_data(checkpoint, resume_path, data_dir, meta)
+    if checkpoint['model_args']['vocab_size'] != meta['vocab_size']:
+        raise SystemExit(f"error: {resume_path} was trained on a vocabulary of {checkpoint['model_args']['vocab_size']} "
+                         f"characters but {data_dir}/meta.json has {meta['vocab_size']}; use the data it was trained "
+                         "on, or train from scratch")
+    if checkpoint.get('meta_sha256') and checkpoint['meta_sha256'] != meta_sha256:
+        raise SystemExit(f"error: {resume_path} was trained on other data than {data_dir}/meta.json holds now (its "
+                         "SHA-256 differs from the one the checkpoint recorded); rebuild the data it was trained on, "
+                         "or retrain")
     for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size'):
         model_args[k] = checkpoint['model_args'][k]  # the architecture is the checkpoint's
-    model = GPT(GPTConfig(**model_args))
-    model.load_state_dict(checkpoint['model'])
     enc = checkpoint.get('encoder_args')
     was = (enc['mode'], enc.get('vectors', 0)) if enc else ('letters', image_vectors)  # letters: no vectors to differ
     if was != (image_input, image_vectors):
         raise SystemExit(f"error: {resume_path} reads images as {was[0]!r} with image_vectors={was[1]}, not "
                          f"image_input={image_input!r} with image_vectors={image_vectors}; resume it with those, or "
                          "start afresh with --init_from=scratch --force=True")
-    model = attach_encoder(model, checkpoint, resume_path).train()  # a pixel run's encoder, saved beside the GPT
+    model = VLM(GPT(GPTConfig(**model_args)), tokenizer, meta, encoder_for(model_args))
+    model.load_weights(checkpoint, resume_path).train()
     iter_num, best_val_loss = checkpoint['iter_num'], checkpoint['best_val_loss']
     best_val_acc, elapsed0 = checkpoint['best_val_acc'], checkpoint['elapsed']
     train_seconds = checkpoint.get('train_seconds', 0.0)
@@ -289,12 +270,12 @@ if master_process:
                 os.remove(path)
     elif os.path.exists(run_json):
         os.remove(run_json)  # an extended run is not finished until it writes a new one
-    mix = f" ({n_text} of every {batch_size} rows are text windows)" if n_text else ''
+    mix = f" ({batches.n_text} of every {batch_size} rows are text windows)" if batches.n_text else ''
     mix += f"; tasks by share {task_mix}" if task_mix else ''
     if pixels:
         parts = ', '.join(f"{k} {v / 1e3:.1f}k" for k, v in raw_model.encoder.counts().items())
         mix += f"; pictures read as pixels through '{image_input}' ({parts}{', frozen' * (image_input == 'frozen')})"
-    print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(records['train']):,} train records of "
+    print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(batches.records['train']):,} train records of "
           f"{meta['seq_len']}, {batch_size * gradient_accumulation_steps * ddp_world_size} records per step{mix} on "
           f"{ddp_world_size} x {device} ({dtype})")
 
@@ -308,16 +289,17 @@ def estimate_loss():
     for split in ('train', 'val'):
         losses = torch.zeros(eval_iters)
         for k in range(eval_iters):
-            X, Y, _, seen = get_batch(split, torch.randint(len(records[split]), (batch_size,), generator=eval_gen))
+            X, Y, _, seen = batches.get(split, torch.randint(len(batches.records[split]), (batch_size,),
+                                                             generator=eval_gen))
             with ctx:
                 _, loss = raw_model(X, Y, **seen)
             losses[k] = loss.item()
         out[split] = losses.mean().item()
-    for split in text:  # patch: the loss on text windows, held-out text included
+    for split in batches.text:  # patch: the loss on text windows, held-out text included
         losses = torch.zeros(eval_iters)
         for k in range(eval_iters):
-            starts = torch.randint(len(text[split]) - meta['seq_len'], (batch_size,), generator=eval_gen)
-            X, Y, _, _ = get_batch(split, torch.zeros(0, dtype=torch.long), starts)
+            starts = torch.randint(len(batches.text[split]) - meta['seq_len'], (batch_size,), generator=eval_gen)
+            X, Y, _, _ = batches.get(split, torch.zeros(0, dtype=torch.long), starts)
             with ctx:
                 _, loss = raw_model(X, Y)
             losses[k] = loss.item()
@@ -325,7 +307,7 @@ def estimate_loss():
     # patch: the score that picks ckpt.pt is the reading accuracy over the validation images
     if reading:
         with ctx:
-            out['val_acc'] = float((READ.predict(raw_model, val_seen, meta, device=device) == val_labels).mean())
+            out['val_acc'] = float((READ.predict(Engine(raw_model, meta, device), val_seen) == val_labels).mean())
     raw_model.train()
     return out
 
@@ -345,7 +327,7 @@ def get_lr(it):
 def training_state(elapsed):
     rng = dict(batches=batch_gen.get_state(), torch=torch.get_rng_state(),
                cuda=torch.cuda.get_rng_state(device) if device_type == 'cuda' else None)
-    return dict(**weights(raw_model), optimizer=optimizer.state_dict(), model_args=model_args,
+    return dict(**raw_model.weights(), optimizer=optimizer.state_dict(), model_args=model_args,
                 iter_num=iter_num, best_val_loss=best_val_loss, best_val_acc=best_val_acc, elapsed=elapsed,
                 train_seconds=train_seconds, config=config, meta_sha256=meta_sha256, rng=rng, scaler=scaler.state_dict())
 
@@ -379,25 +361,30 @@ while True:
         m = estimate_loss()
         elapsed = time.time() - t_start
         acc = f", val acc {m['val_acc']:.4f}" if reading else ''
-        acc += f", text val loss {m['text_val']:.4f} ({m['text_val'] / math.log(2):.3f} bits/char)" if text else ''
+        acc += f", text val loss {m['text_val']:.4f} ({m['text_val'] / math.log(2):.3f} bits/char)" \
+            if batches.text else ''
         print(f"step {iter_num}: train loss {m['train']:.4f}, val loss {m['val']:.4f}{acc}, {elapsed:.0f}s")
         if wandb_log:
             wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'], 'lr': lr, 'elapsed': elapsed,
                        **({'val/acc': m['val_acc']} if reading else {})})
-        atomic_save(dict(**weights(raw_model), model_args=model_args, iter_num=iter_num,
+        atomic_save(dict(**raw_model.weights(), model_args=model_args, iter_num=iter_num,
                          val_acc=m.get('val_acc'), val_loss=m['val'], text_val_loss=m.get('text_val'),
                          elapsed=elapsed, train_seconds=train_seconds, config=config,
                          meta_sha256=meta_sha256), os.path.join(out_dir, f'ckpt_{iter_num}.pt'))
         prune_snapshots()
         # the untrained model at step 0 is never "best": ckpt.pt always holds a trained one. A text-only run
         # (patch) is picked by its loss on held-out text
-        val_loss = m['text_val'] if n_records == 0 else m['val']
+        val_loss = m['text_val'] if batches.n_records == 0 else m['val']
         better = iter_num > 0 and (m.get('val_acc', 0.0), -val_loss) > (best_val_acc, -best_val_loss)
         if better:
             best_val_acc, best_val_loss = m.get('val_acc', 0.0), val_loss
         state = training_state(elapsed)
         if better or (always_save_checkpoint and iter_num > 0):
             atomic_save(state, ckpt_path)
+            # patch: the run folder that loads from anywhere (config.json, safetensors, vocab.json), of this model
+            raw_model.save_pretrained(out_dir, dataset=meta['dataset'], data=dataset, iter_num=iter_num,
+                                      val_acc=m.get('val_acc'), elapsed=elapsed, train_seconds=train_seconds,
+                                      train_config=config, meta_sha256=meta_sha256)
             print(f"saved {ckpt_path}" + (f" (val acc {best_val_acc:.4f})" if reading else ''))
         atomic_save(state, last_path)
     if iter_num >= max_iters or (iter_num == 0 and eval_only):
@@ -405,38 +392,13 @@ while True:
 
     # forward backward update, with optional gradient accumulation to simulate larger batch size
     t_step = time.time()
-    ix = step_indices(len(records['train']), n_records, gradient_accumulation_steps, ddp_world_size, batch_gen,
-                      task_draws)
-    tx = step_indices(len(text['train']) - meta['seq_len'], n_text, gradient_accumulation_steps, ddp_world_size,
-                      batch_gen) if n_text else None
-    px = pixel_draws(ix.shape, batch_gen, letters_share, pixel_shift, pixel_flip) if pixels else None
+    draws = batches.step(batch_gen, gradient_accumulation_steps, ddp_world_size)
     for micro_step in range(gradient_accumulation_steps):
-        if ddp:
-            # in DDP training we only need to sync gradients at the last micro step
-            model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1)
-        X, Y, W, seen = get_batch('train', ix[ddp_rank, micro_step], None if tx is None else tx[ddp_rank, micro_step],
-                                  None if px is None else [d[ddp_rank, micro_step] for d in px])
-        groups = length_groups(Y) if bucket_lengths else None
-        if groups is None:
-            with ctx:
-                if answer_weight == 1.0:
-                    _, loss = model(X, Y, **seen)
-                else:  # patch: the reading answer weighs answer_weight times a plain target
-                    logits, _ = model(X, all_logits=True, **seen)
-                    loss = weighted_loss(logits.float(), Y, W, answer_weight)
-                loss = loss / gradient_accumulation_steps  # scale the loss to account for gradient accumulation
-            scaler.scale(loss).backward()
-        else:  # patch: short records and long ones run apart, each cut to its own length; the same loss
-            total, loss = loss_weights(Y, W, answer_weight).sum(), 0.0
-            for g, (rows, length) in enumerate(groups):
-                if ddp:
-                    model.require_backward_grad_sync = (micro_step == gradient_accumulation_steps - 1 and g == 1)
-                with ctx:
-                    logits, _ = model(X[rows, :length], all_logits=True, **{k: v[rows] for k, v in seen.items()})
-                    part = weighted_loss(logits.float(), Y[rows, :length], W[rows, :length], answer_weight, total)
-                    part = part / gradient_accumulation_steps
-                scaler.scale(part).backward()
-                loss = loss + part.detach()
+        # patch: one micro-step of the one batch builder (nanogpt/batches.py): weighted answers, and short records
+        # run apart from long ones (bucket_lengths); DDP syncs the gradients at the last micro-step only
+        loss = forward_backward(model, batches.micro(draws, ddp_rank, micro_step), answer_weight=answer_weight,
+                                bucket_lengths=bucket_lengths, accum=gradient_accumulation_steps, scaler=scaler,
+                                ctx=ctx, sync=micro_step == gradient_accumulation_steps - 1)
     # clip the gradient
     if grad_clip != 0.0:
         scaler.unscale_(optimizer)

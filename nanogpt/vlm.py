@@ -1,40 +1,53 @@
-"""The one loader of a trained run: its GPT, the data's vocabulary and tasks, and the VQ-VAE that
-wrote the data, checked to belong together (nanoVLM's VisionLanguageModel, in our terms).
+"""The VLM: one nn.Module that owns a trained run's parts, and the run folder that holds them.
 
-    vlm = VLM.load('out/mnist_vlm')        # ckpt.pt; ckpt='ckpt_700.pt' for a snapshot
-    vlm.gpt, vlm.vq, vlm.meta, vlm.tasks, vlm.ckpt, vlm.image_input
-    codes, images, ok = vlm.draw(labels, temperature=1.0)
-    seen, labels = vlm.inputs('test')      # what the run reads: letters, or pixels (nanogpt/vision.py)
-    pred = vlm.read(seen)
+    vlm = VLM.from_pretrained('out/mnist_letters')      # any copy of a run folder, from anywhere
+    vlm.read(pictures)                                  # uint8 (N, 28, 28) -> label indices
+    codes, images, ok = vlm.draw([7, 7, 3])             # drawn pictures of these labels
+    vlm.caption(pictures), vlm.ask([a, b], 'what is their sum?')    # a run that learnt them (TASKS=all)
+    vlm.generate(idx, 20), vlm(idx, targets)            # the GPT, pictures read where placeholders stand
+    vlm.save_pretrained('somewhere/else')
 
-vlm.gpt is the GPT, or a PixelGPT (the GPT and an image encoder) for a run that reads pixels.
+Its parts (nanoVLM's VisionLanguageModel, in small): the tokenizer (the VQ-VAE that writes and draws
+pictures as letters, vqvae/model.py), the image encoder of a run that reads pixels (nanogpt/vision.py;
+None for letters), nanoGPT's GPT (nanogpt/model.py) and the vocabulary (the data's meta.json).
 
-The chain it checks: the checkpoint names its data (config['dataset'], nanoGPT's key:
-data/<dataset>/) and records the SHA-256 of that meta.json; meta.json names the VQ-VAE that
-wrote its letters and records that file's SHA-256. A link that does not hold is one line
-naming both files.
+A run folder is self-contained: config.json (the parts' shapes, the run's config, and the SHA-256 of
+every other file), model.safetensors (GPT and encoder), tokenizer.safetensors and vocab.json. It
+loads from anywhere, without data/ or the tokenizer's folder. Beside them train writes nanoGPT's
+ckpt.pt (its keys and parameter names, `dataset` naming data/<dataset>/meta.pkl, for nanoGPT's own
+sample.py), last.pt (the training state, for resume) and ckpt_<iter>.pt snapshots.
 """
+import copy
 import glob
+import hashlib
+import json
 import os
 import re
+from collections import namedtuple
 
 import numpy as np
 import torch
+import torch.nn as nn
 
-from common.files import file_sha256
-from data.mnist_vlm.decode import image_input_of
-from data.mnist_vlm.format import load_meta
-from data.mnist_vlm.tasks import DRAW, READ, TEXT, get_tasks
-from nanogpt.dataloader import load_text_ids
-from nanogpt.vision import load_model
-from vqvae.model import load_vqvae
+from common.files import atomic_write, file_sha256, load_checkpoint, write_json
+from nanogpt.engine import Engine
+from nanogpt.model import GPT, GPTConfig
+from nanogpt.vision import ImageEncoder
+from tasks import get_tasks
+from tasks.base import placeholder
+from tasks.caption import CAPTION
+from tasks.draw import DRAW
+from tasks.question import QUESTION
+from tasks.read import READ
+from tasks.vocab import image_token_id, letters
+from vqvae.model import VQVAE, VQVAEConfig, load_vqvae
 
-RUN_DIR = 'out/mnist_vlm'  # where `make train` puts the default run, and where every CLI looks first
+FORMAT = 'mnist-vlm run 1'  # config.json's format: a run of another format is refused, saying which it is
+FILES = ('model.safetensors', 'tokenizer.safetensors', 'vocab.json')  # what config.json checks by SHA-256
 
-
-def data_dir_of(dataset):
-    """nanoGPT's convention: a dataset name is a folder under data/ (an absolute path works too)."""
-    return os.path.join('data', dataset)
+# what a model reads of pictures: the text that stands for each (its letters, or its placeholders), and the pictures
+# themselves for a model that reads pixels (None for letters)
+Seen = namedtuple('Seen', 'texts images')
 
 
 def snapshots(out_dir):
@@ -44,109 +57,284 @@ def snapshots(out_dir):
     return sorted(found)
 
 
-def check_data(ckpt, ckpt_path, data_dir, meta):
-    """Refuse a checkpoint and a data folder that do not belong together."""
-    meta_path = os.path.join(data_dir, 'meta.json')
-    if ckpt['model_args']['vocab_size'] != meta['vocab_size']:
-        raise SystemExit(f"error: {ckpt_path} was trained on a vocabulary of {ckpt['model_args']['vocab_size']} "
-                         f"characters but {meta_path} has {meta['vocab_size']}; use the data it was trained on, "
-                         "or train from scratch")
-    want = ckpt.get('meta_sha256')
-    if want and want != file_sha256(meta_path):
-        raise SystemExit(f"error: {ckpt_path} was trained on other data than {meta_path} holds now (its SHA-256 "
-                         "differs from the one the checkpoint recorded); rebuild the data it was trained on, or retrain")
-
-
-def load_checked_vqvae(meta, data_dir, device='cpu'):
-    """The VQ-VAE that wrote the data's letters, refused when it is another one."""
+def load_tokenizer(meta, data_dir, device='cpu'):
+    """The tokenizer that wrote a data folder's letters (meta.json names it), refused when it is another one."""
     path, want = meta['vqvae']['path'], meta['vqvae']['sha256']
     if os.path.exists(path) and file_sha256(path) != want:
-        raise SystemExit(f"error: {path} is not the VQ-VAE that wrote {data_dir}/meta.json (its SHA-256 differs "
-                         "from the one the data recorded); rebuild the data with `make data`, or restore that tokenizer")
+        raise SystemExit(f"error: {path} is not the tokenizer that wrote {data_dir}/meta.json (its SHA-256 differs "
+                         "from the one the data recorded); rebuild the data with `make data`, or restore that "
+                         "tokenizer")
     return load_vqvae(path, device)
 
 
-class VLM:
+class VLM(nn.Module):
 
-    def __init__(self, gpt, ckpt, meta, vq, *, out_dir, data_dir, device):
-        self.gpt, self.ckpt, self.meta, self.vq = gpt, ckpt, meta, vq
-        self.out_dir, self.data_dir, self.device = out_dir, data_dir, device
+    def __init__(self, gpt, tokenizer, vocab, encoder=None, info=None):
+        super().__init__()
+        self.gpt, self.encoder, self.tokenizer = gpt, encoder, tokenizer.requires_grad_(False).eval()
+        self.vocab, self.config, self.info = vocab, gpt.config, dict(info or {})
+        self.image_token = image_token_id(vocab)
 
-    @classmethod
-    def load(cls, out_dir=RUN_DIR, *, ckpt='ckpt.pt', device='cpu', vqvae=True):
-        path = os.path.join(out_dir, ckpt)
-        gpt, ck = load_model(path, device)
-        dataset = (ck.get('config') or {}).get('dataset')
-        if not dataset:
-            raise SystemExit(f"error: {path} names no dataset (an older checkpoint); retrain it with `make train`")
-        data_dir = data_dir_of(dataset)
-        meta = load_meta(data_dir)
-        check_data(ck, path, data_dir, meta)
-        vq = load_checked_vqvae(meta, data_dir, device) if vqvae else None
-        return cls(gpt, ck, meta, vq, out_dir=out_dir, data_dir=data_dir, device=device)
-
-    @property
-    def tasks(self):
-        return get_tasks(self.meta['tasks'])
+    def train(self, mode=True):
+        super().train(mode)
+        self.tokenizer.eval()  # the tokenizer is part of the run, never trained with it
+        return self
 
     @property
     def image_input(self):
-        return image_input_of(self.gpt)
+        return 'letters' if self.encoder is None else self.encoder.mode
 
-    def snapshots(self):
-        return snapshots(self.out_dir)
+    @property
+    def tasks(self):
+        return get_tasks(self.vocab['tasks'])
 
-    def snapshot(self, path):
-        """Another checkpoint of this run (a ckpt_<iter>.pt), checked against the same data."""
-        gpt, ck = load_model(path, self.device)
-        check_data(ck, path, self.data_dir, self.meta)
-        return gpt, ck
+    @property
+    def device(self):
+        return str(next(self.gpt.parameters()).device)
 
-    def split(self, name, key='codes'):
-        """Image codes (or, key='images', pixels) and labels of the 'val' or 'test' images, as prepared."""
-        path = os.path.join(self.data_dir, f'{name}.npz')
-        if not os.path.exists(path):
-            raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
-        d = np.load(path)
-        if key not in d:
-            raise SystemExit(f"error: {path} holds no {key} (older data); rebuild the data with `make data`")
-        return d[key], d['labels']
+    # -- the GPT, reading pictures where their placeholders stand ------------------------------------------------
 
-    def inputs(self, name):
-        """What this run reads of the 'val' or 'test' images, and their labels: codes, or pixels (N, 28, 28)."""
-        return self.split(name, 'codes' if self.image_input == 'letters' else 'images')
+    def embed(self, idx, images, image_rows=None):
+        """Token embeddings of idx with the encoder's vectors where the placeholders stand. images: uint8
+        (B, P, 28, 28) (or (B, 28, 28)); image_rows: how many of them each row shows (all P when None)."""
+        pics = images[:, None] if images.dim() == 3 else images
+        if image_rows is None:
+            pics = pics.flatten(0, 1)
+        else:
+            pics = pics[torch.arange(pics.shape[1], device=pics.device)[None] < image_rows[:, None].to(pics.device)]
+        mask = idx == self.image_token
+        x = self.gpt.transformer.wte(idx.masked_fill(mask, 0))
+        if self.encoder is None or len(pics) == 0:
+            if mask.any():
+                raise ValueError("the rows hold picture placeholders but no pictures to put there")
+            return x
+        vectors = self.encoder(pics)
+        if vectors.shape[0] * vectors.shape[1] != int(mask.sum()):
+            raise ValueError(f"{int(mask.sum())} placeholders in the rows, but {len(pics)} pictures of "
+                             f"{vectors.shape[1]} vectors each")
+        return x.masked_scatter(mask[..., None], vectors.to(x.dtype))
 
-    def encode(self, images):
-        """uint8 images (N, 28, 28) -> image codes (N, T)."""
-        return self.vq.encode(torch.from_numpy(np.array(images)).to(self.device)).cpu().numpy()
+    def forward(self, idx, targets=None, caches=None, pos0=0, all_logits=False, images=None, image_rows=None):
+        """GPT.forward, with the pictures of `images` read where the rows' placeholders stand."""
+        if images is None:
+            return self.gpt(idx, targets, caches, pos0, all_logits)
+        if pos0:
+            raise ValueError("pictures are read in the first pass over a record, from its start")
+        return self.gpt(idx, targets, caches, pos0, all_logits, embeds=self.embed(idx, images, image_rows))
 
-    def reading_input(self, images):
-        """uint8 images (N, 28, 28) -> what this run reads of them: their codes, or the pixels themselves."""
-        return self.encode(images) if self.image_input == 'letters' else np.asarray(images)
+    def generate(self, idx, max_new_tokens, *, images=None, **sampling):
+        """GPT.generate, the prompt's pictures read in its first, cached, pass."""
+        embeds = None if images is None else self.embed(idx, images)
+        return self.gpt.generate(idx, max_new_tokens, embeds=embeds, **sampling)
 
-    def read(self, seen, gpt=None):
-        """The label index (0-9) read from each image (the reading task, constrained to the ten labels);
-        seen: what the run reads of the images (vlm.inputs, vlm.reading_input)."""
-        return READ.predict(gpt or self.gpt, seen, self.meta, device=self.device)
+    def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
+        return GPT.configure_optimizers(self, weight_decay, learning_rate, betas, device_type)  # trainable parts only
 
-    def bits_per_char(self, gpt=None):
-        """Bits per character on all of the held-out text mixed in (data prepared with text=...)."""
-        return TEXT.bits_per_char(gpt or self.gpt, load_text_ids(self.data_dir, 'val'), self.meta['seq_len'],
-                                  device=self.device)
+    def get_num_params(self, non_embedding=True):
+        return self.gpt.get_num_params(non_embedding) + (sum(self.encoder.counts().values()) if self.encoder else 0)
 
-    def draw(self, labels, gpt=None, **sampling):
-        """One image per label: codes (N, T), uint8 images (N, 28, 28), and which rows are well formed.
-        sampling: the keyword options of tasks.Drawing.generate (temperature, top_k, guidance, seed, ...)."""
-        codes = DRAW.generate(gpt or self.gpt, labels, self.meta, device=self.device, **sampling)
-        return (codes, *self.decode(codes))
+    # -- what people ask of it -----------------------------------------------------------------------------------
+
+    def engine(self):
+        return Engine(self, self.vocab, self.device)
+
+    @torch.no_grad()
+    def encode(self, pictures, batch=2000):
+        """uint8 pictures (N, 28, 28) -> the tokenizer's codes (N, T)."""
+        x = torch.from_numpy(np.array(pictures))  # a writable copy: torch warns on read-only buffers
+        out = [self.tokenizer.encode(x[i:i + batch].to(self.device)).cpu() for i in range(0, len(x), batch)]
+        return torch.cat(out).numpy() if out else np.zeros((0, self.vocab['tokens_per_image']), dtype=np.int64)
+
+    def see(self, pictures):
+        """What this run reads of pictures (uint8 (N, 28, 28)): their letters, or placeholders and the pixels."""
+        if self.encoder is None:
+            return Seen([letters(c, self.vocab) for c in self.encode(pictures)], None)
+        return Seen([self.vocab['image_token'] * self.encoder.per_picture] * len(pictures), np.asarray(pictures))
 
     @torch.no_grad()
     def decode(self, codes):
-        """Drawn codes (N, T) -> uint8 images (N, 28, 28) by the VQ-VAE, and which rows are well formed (the
+        """Drawn codes (N, T) -> uint8 pictures (N, 28, 28) by the tokenizer, and which rows are well formed (the
         others, holding a character that is not an image letter, stay black)."""
         ok = (codes >= 0).all(1)
         images = np.zeros((len(codes), 28, 28), dtype=np.uint8)
         if ok.any():
-            decoded = self.vq.decode(torch.from_numpy(codes[ok]).to(self.device)).cpu().numpy()
+            decoded = self.tokenizer.decode(torch.from_numpy(codes[ok]).to(self.device)).cpu().numpy()
             images[ok] = np.round(decoded * 255).astype(np.uint8)
         return images, ok
+
+    def needs(self, task):
+        if task.name not in self.vocab['tasks']:
+            raise SystemExit(f"error: {self.info.get('out_dir', 'this run')} did not learn the {task.name} task (its "
+                             f"tasks: {', '.join(self.vocab['tasks'])}); train one that did (`make all TASKS=all`)")
+
+    def read_scores(self, pictures):
+        """Log-likelihood (N, labels) of each label for each picture: the read task, constrained to the labels."""
+        self.needs(READ)
+        return READ.scores(self.engine(), self.see(pictures))
+
+    def read(self, pictures):
+        """The label index read from each picture."""
+        return self.read_scores(pictures).argmax(1).numpy()
+
+    def draw(self, labels, **sampling):
+        """One picture per label index: codes (N, T), uint8 pictures (N, 28, 28) and which rows are well formed.
+        sampling: Engine.draw's options (temperature, top_k, guidance, seed, ...)."""
+        self.needs(DRAW)
+        codes = DRAW.generate(self.engine(), labels, **sampling)
+        return (codes, *self.decode(codes))
+
+    def caption(self, pictures):
+        """A caption of each picture, greedy (None where it wrote past the record's end)."""
+        self.needs(CAPTION)
+        seen = self.see(pictures)
+        prompts = [CAPTION.prompt(p) for p in seen.texts]
+        return self.engine().complete(prompts, self.vocab['seq_len'] - len(prompts[0]), seen.images)
+
+    def ask(self, pictures, question):
+        """The answer, greedy, to a question about one picture or two (uint8 (P, 28, 28))."""
+        self.needs(QUESTION)
+        seen = self.see(pictures)
+        prompt = QUESTION.prompt(seen.texts, question.strip())
+        as_letters = QUESTION.prompt([placeholder(self.vocab, 0).picture] * len(seen.texts), question.strip())
+        if len(as_letters) >= self.vocab['seq_len']:  # records are as long as their letters make them
+            raise SystemExit(f"error: the question is {len(question.strip())} characters; with its pictures a record "
+                             f"holds {self.vocab['seq_len']}: ask a shorter one, like 'is it even?'")
+        images = None if seen.images is None else seen.images[None]
+        return self.engine().complete([prompt], self.vocab['seq_len'] - len(prompt), images)[0]
+
+    # -- checkpoints and run folders -----------------------------------------------------------------------------
+
+    def weights(self):
+        """The trained parts as a checkpoint holds them: the GPT under `model` (nanoGPT's keys), an encoder beside."""
+        if self.encoder is None:
+            return dict(model=self.gpt.state_dict())
+        return dict(model=self.gpt.state_dict(), encoder=self.encoder.state_dict(), encoder_args=self.encoder.args)
+
+    def load_weights(self, ckpt, path):
+        """The GPT (and encoder) weights of a checkpoint dict into this VLM's parts, or one line."""
+        try:
+            if ('encoder_args' in ckpt) != (self.encoder is not None) or (
+                    self.encoder is not None and ckpt['encoder_args'] != self.encoder.args):
+                raise ValueError('it reads pictures another way')
+            # checkpoints of torch.compile'd models carry this prefix on every key
+            self.gpt.load_state_dict({k.removeprefix('_orig_mod.'): v for k, v in ckpt['model'].items()})
+            if self.encoder is not None:
+                self.encoder.load_state_dict(ckpt['encoder'])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise SystemExit(f"error: {path} does not hold this run's model ({type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:80]})")
+        return self
+
+    def snapshot(self, path):
+        """This run at another checkpoint (a ckpt_<iter>.pt): its own GPT and encoder, the same tokenizer."""
+        ckpt = load_checkpoint(path, 'checkpoint', 'retrain the run', self.device)
+        other = VLM(copy.deepcopy(self.gpt), self.tokenizer, self.vocab, copy.deepcopy(self.encoder), self.info)
+        return other.load_weights(ckpt, path).eval(), ckpt
+
+    def save_pretrained(self, out_dir, **info):
+        """Write the run folder's config.json, model.safetensors, tokenizer.safetensors and vocab.json; config.json
+        last, with every other file's SHA-256. info: what the run says of itself (its config, iteration, ...)."""
+        from safetensors.torch import save
+        gpt = {k: v for k, v in self.gpt.state_dict().items() if k != 'lm_head.weight'}  # tied to the embedding
+        parts = {f'gpt.{k}': v for k, v in gpt.items()}
+        if self.encoder is not None:
+            parts.update({f'encoder.{k}': v for k, v in self.encoder.state_dict().items()})
+        blobs = {'model.safetensors': save({k: v.detach().cpu().contiguous() for k, v in parts.items()}),
+                 'tokenizer.safetensors': save({k: v.detach().cpu().contiguous()
+                                                for k, v in self.tokenizer.state_dict().items()}),
+                 'vocab.json': json.dumps(self.vocab, indent=1, ensure_ascii=False).encode('utf-8')}
+        config = dict(format=FORMAT, gpt=vars(self.gpt.config).copy(),
+                      encoder=None if self.encoder is None else self.encoder.args,
+                      tokenizer=dict(vars(self.tokenizer.config), dataset=self.tokenizer.dataset),
+                      image_input=self.image_input, **{**self.info, **info},
+                      files={name: hashlib.sha256(b).hexdigest() for name, b in blobs.items()})
+        config.pop('out_dir', None)  # where a run lies is no property of the run
+        config['sha256'] = config_sha256(config)
+        for name, blob in blobs.items():
+            atomic_write(os.path.join(out_dir, name), lambda f: f.write(blob))
+        write_json(os.path.join(out_dir, 'config.json'), config)
+
+    @classmethod
+    def from_pretrained(cls, out_dir, device='cpu'):
+        """The VLM of a run folder, every file checked against config.json; every problem one line."""
+        from safetensors.torch import load
+        config = read_run_config(out_dir)
+        blobs = {}
+        for name in FILES:
+            path = os.path.join(out_dir, name)
+            try:
+                with open(path, 'rb') as f:
+                    blobs[name] = f.read()
+            except OSError as e:
+                raise SystemExit(f"error: {path} is missing or unreadable ({e.strerror or e}); copy the whole run "
+                                 "folder, or retrain it")
+            if hashlib.sha256(blobs[name]).hexdigest() != config['files'].get(name):
+                raise SystemExit(f"error: {path} was changed or damaged: its SHA-256 is not the one "
+                                 f"{out_dir}/config.json recorded; restore it from the run, or retrain")
+        what = 'its parts'
+        try:
+            vocab = json.loads(blobs['vocab.json'])
+            vocab['itos'] = {int(i): c for i, c in vocab['itos'].items()}
+            what = 'its GPT'
+            gpt = GPT(GPTConfig(**config['gpt']))
+            weights = load(blobs['model.safetensors'])
+            state = {k[4:]: v for k, v in weights.items() if k.startswith('gpt.')}
+            state['lm_head.weight'] = state['transformer.wte.weight']
+            gpt.load_state_dict(state)
+            what = 'its image encoder'
+            encoder = None
+            if config['encoder'] is not None:
+                encoder = ImageEncoder(**config['encoder'])
+                encoder.load_state_dict({k[8:]: v for k, v in weights.items() if k.startswith('encoder.')})
+            what = 'its tokenizer'
+            tok_args = dict(config['tokenizer'])
+            dataset = tok_args.pop('dataset')
+            tokenizer = VQVAE(VQVAEConfig(**tok_args))
+            tokenizer.load_state_dict(load(blobs['tokenizer.safetensors']))
+            tokenizer.dataset = dataset
+        except SystemExit:
+            raise
+        except Exception as e:  # files that passed their checksums but this code cannot build: say which part
+            raise SystemExit(f"error: {out_dir} holds a run this code cannot load ({what}: {type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:100]}); retrain it with this code")
+        info = {k: v for k, v in config.items()
+                if k not in ('format', 'gpt', 'encoder', 'tokenizer', 'image_input', 'files', 'sha256')}
+        vlm = cls(gpt, tokenizer, vocab, encoder, dict(info, out_dir=out_dir))
+        return vlm.to(device).eval()
+
+
+def config_sha256(config):
+    """The checksum config.json carries of its own content (every key but `sha256`)."""
+    body = json.dumps({k: v for k, v in config.items() if k != 'sha256'}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode('utf-8')).hexdigest()
+
+
+def read_run_config(out_dir):
+    """A run folder's config.json, checked to be one this code reads and unedited; or one line that says why not."""
+    path = os.path.join(out_dir, 'config.json')
+    if not os.path.isdir(out_dir):
+        raise SystemExit(f"error: {out_dir} is not a folder; pass the folder of a trained run (e.g. out/mnist_letters)")
+    if not os.path.exists(path):
+        old = os.path.exists(os.path.join(out_dir, 'ckpt.pt'))
+        raise SystemExit(f"error: {out_dir} is not a run folder: it has no config.json" + (
+            " (its ckpt.pt is from an older version of mnist-vlm, or from a run that has not saved yet); retrain it "
+            "with `make train`" if old else "; pass the folder `make train` wrote (out/<dataset>_<input>)"))
+    try:
+        with open(path, encoding='utf-8') as f:
+            config = json.load(f)
+        if not isinstance(config, dict):
+            raise ValueError('not a JSON object')
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise SystemExit(f"error: {path} is not readable JSON ({type(e).__name__}); restore it from the run, or "
+                         "retrain")
+    if config.get('format') != FORMAT:
+        raise SystemExit(f"error: {out_dir} is a run of format {config.get('format')!r}, and this code reads "
+                         f"{FORMAT!r}; load it with the code that wrote it (its git_commit), or retrain it")
+    if config.get('sha256') != config_sha256(config):
+        raise SystemExit(f"error: {path} was edited: it no longer matches the checksum it was written with; restore "
+                         "it from the run, or retrain")
+    missing = [k for k in ('gpt', 'encoder', 'tokenizer', 'files') if k not in config]
+    if missing:
+        raise SystemExit(f"error: {path} lacks {', '.join(missing)}; restore it from the run, or retrain")
+    return config
+

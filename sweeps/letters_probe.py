@@ -3,9 +3,9 @@
 different kind than the judge's reading of reconstructions (tokenizer_ceiling.py): what a reader of the codes can
 learn, not what a picture drawn from them shows.
 
-    PYTHONPATH=. python sweeps/letters_probe.py --vqvae_ckpt=out/vqvae/ckpt.pt [--copies=2 --epochs=8]
+    python -m sweeps.letters_probe --vqvae_ckpt=out/vqvae_mnist/ckpt.pt [--copies=2 --epochs=8]
 
-About 4.5 min for 16 letters and 12 min for 49 on 2 cores (README "Letters at 0.99").
+About 4.5 min for 16 letters and 12 min for 49 on 2 cores (docs/studies.md).
 """
 import json
 import math
@@ -18,12 +18,12 @@ import torch.nn.functional as F
 
 from common.configurator import configure
 from data.mnist import load_split
-from data.mnist_vlm.prepare import augment, encode_images
+from data.records.prepare import augment, encode_images
 from vqvae.model import load_vqvae
 
 # -----------------------------------------------------------------------------
-vqvae_ckpt = 'out/vqvae/ckpt.pt'
-copies = 2  # shifted and rotated copies of every training digit (data/mnist_vlm/prepare.py's augment)
+vqvae_ckpt = 'out/vqvae_mnist/ckpt.pt'
+copies = 2  # shifted and rotated copies of every training digit (data/records/prepare.py's augment)
 epochs = 8
 batch_size = 256
 learning_rate = 2e-3  # the peak of a one-cycle schedule

@@ -2,7 +2,7 @@
 the record, test accuracy of ckpt.pt and of every ckpt_<iter>.pt and drawing (1000 digits) at
 T=1.0, T=0.7 and T=1.0 with top_k=20, without guidance.
 
-    PYTHONPATH=. python sweeps/score_run.py --name=A1 --run_dir=RUN --out=RESULTS.jsonl [--ceil=True]
+    python -m sweeps.score_run --name=A1 --run_dir=RUN --out=RESULTS.jsonl [--ceil=True]
 
 --ceil=True adds the tokenizer's ceiling (judge accuracy, MSE and FID of reconstructions).
 """
@@ -12,37 +12,44 @@ import numpy as np
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.mnist_vlm.tasks import READ
-from eval.classify import accuracy_trail
-from eval.generate import scored_draw
 from eval.judge import JUDGE_CKPT
-from eval.scores import reconstruction_ceiling, real_digits
+from eval.report import Evaluation
+from eval.scores import reconstruction_ceiling
 from nanogpt.vlm import VLM
+from tasks.draw import DRAW
+from tasks.read import READ
 
 # -----------------------------------------------------------------------------
 name = ''
 run_dir = ''
 judge_ckpt = JUDGE_CKPT
-out = 'sweeps/results.jsonl'
+out = 'sweeps/results/sweep.jsonl'
 ceil = False
 # -----------------------------------------------------------------------------
+
+
+def trail(ev):
+    """(iteration, seconds, accuracy) of every snapshot of the run on the evaluation's pictures."""
+    return [[it, t, float((READ.predict(engine, ev.seen) == ev.labels).mean())] for it, t, engine in ev.snapshots()]
+
+
 configure(globals())
-vlm = VLM.load(run_dir, device=pick_device('auto'))
-ck = vlm.ckpt
-res = dict(name=name, iter=ck['iter_num'], elapsed=ck.get('elapsed'), config={k: ck['config'].get(k) for k in
+vlm = VLM.from_pretrained(run_dir, device=pick_device('auto'))
+info = vlm.info
+res = dict(name=name, iter=info['iter_num'], elapsed=info.get('elapsed'), config={k: info['train_config'].get(k) for k in
            ('n_layer', 'n_embd', 'batch_size', 'learning_rate', 'max_iters', 'answer_weight', 'dataset', 'seed')})
-val_seen, val_labels = vlm.inputs('val')
-res['val_acc'] = READ.evaluate(vlm.gpt, val_seen, val_labels, vlm.meta, device=vlm.device)['accuracy']
-res['val_trail'] = [t[:3] for t in accuracy_trail(vlm, val_seen, val_labels)]
-ev = real_digits(vlm, judge_ckpt, memorisation=False)  # not part of a sweep's score
-res['acc'] = READ.evaluate(vlm.gpt, ev.seen, ev.labels, vlm.meta, device=vlm.device)['accuracy']
-res['trail'] = [t[:3] for t in accuracy_trail(vlm, ev.seen, ev.labels)]
+val = Evaluation(vlm, judge_ckpt, 'val', memorisation=False)
+res['val_acc'] = float((READ.predict(val.engine, val.seen) == val.labels).mean())
+res['val_trail'] = trail(val)
+ev = Evaluation(vlm, judge_ckpt, 'test', memorisation=False)  # not part of a sweep's score
+res['acc'] = float((READ.predict(ev.engine, ev.seen) == ev.labels).mean())
+res['trail'] = trail(ev)
 if ceil:
-    ceiling = reconstruction_ceiling(ev.judge, vlm.vq, ev.test_images, ev.test_labels, ev.real_feats, vlm.device)[1]
+    ceiling = reconstruction_ceiling(ev.judge, vlm.tokenizer, ev.pictures, ev.labels, ev.real_feats, vlm.device)[1]
     res['ceiling'] = {k: ceiling[k] for k in ('judge_accuracy', 'fid', 'mse')}
 gen_labels = np.repeat(np.arange(10), 100)
 for key, temperature, top_k in (('t1', 1.0, None), ('t07', 0.7, None), ('t1k20', 1.0, 20)):
-    g = scored_draw(vlm, ev, gen_labels, temperature=temperature, top_k=top_k, guidance=0.0, seed=1337)[0]
+    g = DRAW.scored(ev, gen_labels, temperature=temperature, top_k=top_k, guidance=0.0, seed=1337)[0]
     res[key] = dict(acc=g['judge_accuracy'], fid=g['fid'], distinct=g['distinct'])
 print(json.dumps(res), flush=True)
 with open(out, 'a') as f:

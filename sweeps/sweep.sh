@@ -1,28 +1,28 @@
 #!/bin/bash
-# The recipe sweeps behind the README's "GPU sweep" table: many short GPT runs at once on one GPU,
+# The recipe sweeps of docs/studies.md's GPU sweep table: many short GPT runs at once on one GPU,
 # each scored like `make eval` (sweeps/score_run.py). Test accuracy after a given number of
 # sequences carries over to the CPU; the GPU's timings do not, so CPU cost is measured apart.
-#   MNIST_DIR=... ./sweeps/sweep.sh 1   # batch size, learning rate, model shape, augmentation, 7x7 grid
-#   MNIST_DIR=... ./sweeps/sweep.sh 2   # augmented copies in the classification form only, seeds
-# Needs out/vqvae/ckpt.pt and out/judge/ckpt.pt (make vqvae judge); writes $OUT/results.jsonl.
+#   MNIST_DIR=... make study NAME=sweep PHASE=1   # batch size, learning rate, model shape, augmentation, 7x7 grid
+#   MNIST_DIR=... make study NAME=sweep PHASE=2   # augmented copies in the read form only, seeds
+# Needs out/vqvae_mnist/ckpt.pt and out/judge_mnist/ckpt.pt (make vqvae judge); writes $OUT/results.jsonl.
 set -u
-PHASE=${1:?usage: sweeps/sweep.sh 1|2}
+PHASE=${1:-${PHASE:?usage: make study NAME=sweep PHASE=1 or PHASE=2}}
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 O=${OUT:-out/sweep$PHASE}; mkdir -p $O; R=$O/results.jsonl; L=$O/logs; mkdir -p $L
-VQ=${VQ:-out/vqvae/ckpt.pt}; JUDGE=${JUDGE:-out/judge/ckpt.pt}; W=${WORK:-/tmp/sweep}
+VQ=${VQ:-out/vqvae_mnist/ckpt.pt}; JUDGE=${JUDGE:-out/judge_mnist/ckpt.pt}; W=${WORK:-/tmp/sweep}
 DEADLINE=${DEADLINE:-450}; CAP=${CAP:-8}; DEV=${DEV:-cuda}; PY=${PY:-python3}; S=$(date +%s)
 prep() {  # name vqvae augment_copies augment_generation
-  $PY -m data.mnist_vlm.prepare config/prepare_mnist_vlm.py --vqvae_ckpt=$2 --out_dir=$W/d/$1 --augment_copies=$3 \
+  $PY -m data.records.prepare config/prepare_mnist.py --vqvae_ckpt=$2 --out_dir=$W/d/$1 --augment_copies=$3 \
     --augment_generation=$4 > $L/prep_$1.log 2>&1
 }
 run() {  # name data iters batch lr [train flags...] [ceil]; a final "ceil" also scores the tokenizer
   local name=$1 data=$2 it=$3 b=$4 lr=$5; shift 5
   local ceil=""; [ "${!#}" = ceil ] && { ceil=ceil; set -- "${@:1:$(($#-1))}"; }
   while [ $(jobs -rp | wc -l) -ge $CAP ]; do sleep 1; done
-  ( $PY -m nanogpt.train config/train_mnist_vlm.py --dataset=$W/d/$data --out_dir=$W/r/$name --device=$DEV \
+  ( $PY -m nanogpt.train config/train_mnist_letters.py --dataset=$W/d/$data --out_dir=$W/r/$name --device=$DEV \
       --dtype=float32 --threads=2 --max_iters=$it --lr_decay_iters=$it --eval_interval=$(( it / 4 )) --batch_size=$b \
       --learning_rate=$lr --min_lr=$($PY -c "print($lr/10)") "$@" > $L/$name.log 2>&1 \
-    && $PY sweeps/score_run.py --name=$name --run_dir=$W/r/$name --judge_ckpt=$JUDGE --out=$R ${ceil:+--ceil=True} >> $L/$name.log 2>&1
+    && $PY -m sweeps.score_run --name=$name --run_dir=$W/r/$name --judge_ckpt=$JUDGE --out=$R ${ceil:+--ceil=True} >> $L/$name.log 2>&1
     rc=$?; echo "$name done at $(( $(date +%s) - S ))s rc=$rc" | tee -a $O/progress.txt ) &
 }
 if [ $PHASE = 1 ]; then

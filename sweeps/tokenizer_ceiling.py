@@ -1,7 +1,7 @@
 """What a tokenizer allows at best, on the validation digits: the judge's accuracy, FID and MSE of
 its reconstructions (the ceiling of what drawn letters can show, and a bound on what reading sees).
 
-    PYTHONPATH=. python sweeps/tokenizer_ceiling.py --vqvae_ckpt=out/vqvae/ckpt.pt [--split=val]
+    python -m sweeps.tokenizer_ceiling --vqvae_ckpt=out/vqvae_mnist/ckpt.pt [--split=val]
 """
 import json
 
@@ -13,7 +13,7 @@ from eval.scores import judge_features, reconstruction_ceiling
 from vqvae.model import load_vqvae
 
 # -----------------------------------------------------------------------------
-vqvae_ckpt = 'out/vqvae/ckpt.pt'
+vqvae_ckpt = 'out/vqvae_mnist/ckpt.pt'
 judge_ckpt = JUDGE_CKPT
 split = 'val'
 # -----------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def pipeline(tmp_path_factory):
     env = {'MNIST_DIR': mnist}
     vq, data, out = str(base / 'vqvae'), str(base / 'data'), str(base / 'run')
     run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', env_extra=env)
-    run('data.mnist_vlm.prepare', f'--vqvae_ckpt={vq}/ckpt.pt', f'--out_dir={data}', env_extra=env)
+    run('data.records.prepare', f'--vqvae_ckpt={vq}/ckpt.pt', f'--out_dir={data}', env_extra=env)
     run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', env_extra=env)
     return dict(mnist=mnist, vqvae=vq, data=data, out=out, env=env)
 

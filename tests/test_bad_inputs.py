@@ -91,9 +91,20 @@ def test_a_label_outside_0_9_is_refused_before_the_data_is_touched(pipeline, tmp
     labels[5] = 12
     with open(os.path.join(mnist, 'train-labels-idx1-ubyte'), 'wb') as f:
         f.write(idx_bytes(labels))
-    p = run('data.mnist_vlm.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}',
+    p = run('data.records.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}',
             env_extra={'MNIST_DIR': mnist}, check=False)
     assert p.returncode == 1 and 'label of 12' in p.stderr and snapshot(data) == before
+
+
+@pytest.mark.parametrize('arg, message', [
+    ('--tasks=read,speak', "unknown task(s) ['speak']; known tasks: read, draw"),
+    ('--labels=letters', 'digits or words'),
+    ('--text=poems', "'' (none) or shakespeare"), ('--augment_copies=-1', 'at least 0'),
+])
+def test_bad_data_settings_are_one_line_and_write_nothing(tmp_path, arg, message):
+    p = run('data.records.prepare', arg, f'--vqvae_ckpt={tmp_path}/none.pt', f'--out_dir={tmp_path}/d', check=False)
+    assert p.returncode == 1 and p.stderr.startswith('error:') and message in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not os.path.exists(tmp_path / 'd')
 
 
 def test_a_checkpoint_whose_weights_changed_is_reported(pipeline, tmp_path):

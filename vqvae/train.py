@@ -25,7 +25,7 @@ from data.mnist import load_split, source_files
 from vqvae.model import VQVAE, VQVAEConfig
 
 # -----------------------------------------------------------------------------
-out_dir = 'out/vqvae'
+out_dir = 'out/vqvae_mnist'
 init_from = 'scratch'  # 'scratch', 'resume' (from last.pt), or 'auto' (resume an unfinished run, else scratch)
 force = False  # True: start from scratch even where a finished tokenizer (ckpt.pt) lies, replacing it
 dataset = 'mnist'  # the images it learns to write: 'mnist' or 'fashion_mnist' (data/mnist.py); the data follows it

@@ -14,16 +14,22 @@ def test_sample(pipeline):
     assert p.returncode != 0 and "'~'" in p.stderr and 'not in the vocabulary' in p.stderr
 
 
-def test_generate_scores(pipeline, tmp_path):
-    p = run('eval.generate', f"--out_dir={pipeline['out']}", '--score', f'--judge_ckpt={tmp_path}/judge.pt',
-            '--n_per_digit=5', '--name=scored', env_extra=pipeline['env'])
+def test_report_reads_validation_or_test(pipeline, report):
+    """`python -m eval.report --split=val`: the same report on the validation pictures, into eval_val/, the test
+    pictures' report (eval/) left as it was."""
+    test = os.path.join(report, 'results.json')
+    before = os.path.getmtime(test)
+    p = run('eval.report', f"--out_dir={pipeline['out']}", '--split=val', '--n_per_digit=5',
+            f"--judge_ckpt={json.load(open(test))['judge']['path']}", env_extra=pipeline['env'])
+    assert 'read (val): accuracy' in p.stdout and 'on 60 pictures' in p.stdout
     assert 'judge accuracy' in p.stdout and 'guidance 1.0' in p.stdout
-    res = json.load(open(os.path.join(pipeline['out'], 'eval', 'scored.json')))
-    assert res['scores']['n'] == 50 and res['config']['guidance'] == 1.0 and 0 <= res['scores']['judge_accuracy'] <= 1
-
-
-def test_classify_reads_validation_or_test(pipeline):
-    for split in ('val', 'test'):
-        p = run('eval.classify', f"--out_dir={pipeline['out']}", f'--split={split}', env_extra=pipeline['env'])
-        res = json.load(open(os.path.join(pipeline['out'], 'eval', f'classify_{split}.json')))
-        assert res['n'] == {'val': 60, 'test': 120}[split] and res['accuracy'] > 0.5 and f'{split} (' in p.stdout
+    val_dir = os.path.join(pipeline['out'], 'eval_val')
+    assert os.path.getmtime(test) == before and os.path.exists(os.path.join(val_dir, 'report.md'))
+    for split, path in (('val', os.path.join(val_dir, 'results.json')), ('test', test)):
+        res = json.load(open(path))
+        r = res['classification']
+        assert res['split'] == split and r['n'] == {'val': 60, 'test': 120}[split] and r['accuracy'] > 0.5
+        assert r['n'] == sum(map(sum, r['confusion'])) and len(r['trail']) >= 1
+    g = json.load(open(os.path.join(val_dir, 'results.json')))['generation']
+    assert g['guided']['n'] == 50 and g['guided']['guidance'] == 1.0 and 0 <= g['guided']['judge_accuracy'] <= 1
+    assert '## Read (all val pictures' in open(os.path.join(val_dir, 'report.md'), encoding='utf-8').read()

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from data.mnist import load_split
-from eval.judge import load_judge
-from eval.scores import frechet_distance, generation_scores, judge_features
+from eval.report import Evaluation
+from eval.scores import frechet_distance
+from nanogpt.vlm import VLM
+from tasks.draw import DRAW
 from tests.conftest import run
 
 
@@ -21,7 +23,7 @@ def judge(pipeline, tmp_path_factory):
     assert record['results']['test_accuracy'] > 0.8 and record['resources']['wall_seconds'] > 0
     acc = float(p.stdout.split('judge test accuracy ')[1].split()[0])
     assert acc > 0.8  # the seven-segment digits are easy for a CNN
-    return load_judge(path)
+    return path
 
 
 def test_frechet_distance_is_zero_on_itself_and_grows_with_shift():
@@ -32,14 +34,18 @@ def test_frechet_distance_is_zero_on_itself_and_grows_with_shift():
 
 def test_scores_judge_the_images_not_the_labels(judge, pipeline, monkeypatch):
     monkeypatch.setenv('MNIST_DIR', pipeline['mnist'])
+    ev = Evaluation(VLM.from_pretrained(pipeline['out']), judge, 'test', memorisation=False)
     images, labels = load_split('test')
-    codes = np.zeros((len(labels), 16), dtype=np.int64)
-    feats = judge_features(judge, images)
-    real = generation_scores(judge, images, labels, codes, feats, labels, set(), 'A' * 26)
-    blank = generation_scores(judge, np.zeros_like(images), labels, codes, feats, labels, {'A' * 16}, 'A' * 26)
+    assert (ev.pictures == images).all() and (ev.labels == labels).all()
+    codes = np.zeros((len(labels), 16), dtype=np.int64)  # every drawing the same string of the first letter
+    ev.train_strings = set()
+    real = DRAW.measure(ev, images, labels, codes)
+    ev.train_strings = {ev.meta['image_alphabet'][0] * 16}
+    blank = DRAW.measure(ev, np.zeros_like(images), labels, codes)
     assert real['judge_accuracy'] > 0.8 and blank['judge_accuracy'] <= 0.2  # same labels, different pictures
     assert real['fid'] < 1e-3 and blank['fid'] > 1.0
-    assert blank['memorised'] == 1.0 and blank['distinct'] == 1 and len(real['per_digit']) == 10
+    assert real['memorised'] == 0.0 and blank['memorised'] == 1.0 and blank['distinct'] == 1
+    assert len(real['per_digit']) == 10 and all(d['fid'] < 1e-3 for d in real['per_digit'])
 
 
 def test_report_has_every_field(report):

@@ -3,7 +3,9 @@ import base64
 import http.client
 import io
 import json
+import os
 import re
+import shutil
 import socket
 from urllib.parse import urlparse
 
@@ -107,8 +109,8 @@ def test_bad_posts_get_one_line_and_the_server_goes_on(served, path, body, heade
 
 def test_asking_a_run_without_captions_or_questions_is_one_line(served):
     seven = png(drawn_seven())
-    for body, reason in ((dict(image=seven), 'was not trained on captions'),
-                         (dict(image=seven, question='is it even?'), 'was not trained on questions'),
+    for body, reason in ((dict(image=seven), 'did not learn the caption task'),
+                         (dict(image=seven, question='is it even?'), 'did not learn the question task'),
                          (dict(image=seven, image2=seven), 'a second picture needs a question'),
                          (dict(image=seven, question=7), "'question' must be text"),
                          (dict(image=seven, image2='!!', question='what is their sum?'),
@@ -121,7 +123,7 @@ def test_asking_a_run_without_captions_or_questions_is_one_line(served):
 
 @pytest.mark.parametrize('path', ['/figures/../ckpt.pt', '/figures/..%2Fckpt.pt', '/figures/%2e%2e/ckpt.pt',
                                   '/figures/report.md', '/figures/results.json', '/../../etc/passwd', '/serve.py',
-                                  '/eval/serve.html', '/figures/', '//etc/passwd'])
+                                  '/eval/page.html', '/figures/', '//etc/passwd'])
 def test_only_the_page_and_the_listed_figures_are_served(served, path):
     status, _, data = request(served, 'GET', path)
     assert status == 404 and 'no such page' in json.loads(data)['error']
@@ -142,8 +144,15 @@ def test_malformed_requests_get_json_4xx(served):
 
 
 def test_startup_without_a_run_or_judge_is_one_line(pipeline, report, tmp_path):
-    for out, judge, message in ((str(tmp_path), 'j.pt', 'not found; train it first with `make all`'),
-                                (pipeline['vqvae'], 'j.pt', 'does not hold a GPT'),
+    damaged = tmp_path / 'damaged'  # a copy of the run whose weights were changed after it was saved
+    damaged.mkdir()
+    for name in ('config.json', 'model.safetensors', 'tokenizer.safetensors', 'vocab.json'):
+        shutil.copy(os.path.join(pipeline['out'], name), damaged / name)
+    with open(damaged / 'model.safetensors', 'ab') as f:
+        f.write(b'\0')
+    for out, judge, message in ((str(damaged), 'j.pt', 'model.safetensors was changed or damaged'),
+                                (str(tmp_path), 'j.pt', 'config.json not found; train the run first with `make all`'),
+                                (pipeline['vqvae'], 'j.pt', 'config.json not found; train the run first'),
                                 (pipeline['out'], str(tmp_path / 'j.pt'), 'train the judge first with `make judge`')):
         with pytest.raises(SystemExit) as e:
             load_app(out, judge)

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from data.mnist_vlm.format import load_meta
+from tasks.vocab import load_meta
 from tests.conftest import run
 
 TEXT_DIR = os.environ.get('TINYSHAKESPEARE_DIR') or '/nonexistent'
@@ -18,7 +18,7 @@ def test_text_share_without_text_in_the_data_is_one_line(pipeline, tmp_path):
 @pytest.mark.skipif(not os.path.isdir(TEXT_DIR), reason='no local Tiny Shakespeare copy')
 def test_mixed_and_text_only_runs_train_and_write_shakespeare(pipeline, tmp_path):
     env, data = pipeline['env'], str(tmp_path / 'data')
-    run('data.mnist_vlm.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}', '--text=shakespeare',
+    run('data.records.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}', '--text=shakespeare',
         env_extra=env)
     meta = load_meta(data)
     assert meta['text']['train_tokens'] == 1003854 and meta['text']['val_tokens'] == 111540

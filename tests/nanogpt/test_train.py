@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanogpt.dataloader import length_groups, loss_weights, make_targets, parse_mix, step_indices, weighted_loss
+from nanogpt.batches import length_groups, loss_weights, make_targets, parse_mix, step_indices, weighted_loss
 from nanogpt.model import GPT, GPTConfig
 from tests.conftest import ROOT, run
 
@@ -98,7 +98,7 @@ def test_answer_weight_scales_only_the_marked_targets():
 
 
 def test_running_a_script_by_its_path_says_to_use_m():
-    for script in ('nanogpt/train.py', 'nanogpt/sample.py', 'vqvae/train.py', 'data/mnist_vlm/prepare.py'):
+    for script in ('nanogpt/train.py', 'nanogpt/sample.py', 'vqvae/train.py', 'data/records/prepare.py'):
         p = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True)
         assert p.returncode == 1 and p.stderr.startswith('error: run it as a module') and '-m ' in p.stderr
         assert len(p.stderr.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
-"""Pixel inputs (nanogpt/vision.py): where the vectors go, what they may not leak, how a run is saved."""
+"""Pixel inputs (nanogpt/vision.py, read by the VLM): where the vectors go, what they may not leak, how a run is
+saved."""
 import json
 import os
 
@@ -7,28 +8,45 @@ import pytest
 import torch
 from PIL import Image
 
-from data.mnist_vlm.format import encode
-from data.mnist_vlm.grounded import QUESTION
-from data.mnist_vlm.tasks import READ, build_meta
+from data.records.prepare import build_meta
+from nanogpt.batches import (Batches, answer_mask, forward_backward, make_targets, picture_places, pictures_shown,
+                             pixel_form)
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import (IMAGE_INPUTS, ImageEncoder, picture_places, pictures_shown, pixel_draws, see_pixels,
-                            shift_images, weights, with_encoder)
+from nanogpt.vision import IMAGE_INPUTS, ImageEncoder, pixel_draws, shift_images
 from nanogpt.vlm import VLM
+from tasks.base import IMAGE_PREFIX
+from tasks.draw import DRAW
+from tasks.question import QUESTION
+from tasks.read import READ
+from tasks.vocab import decode, encode, image_token_id, letters, load_meta
 from tests.conftest import run
 from vqvae.model import VQVAE, VQVAEConfig
 
 META = build_meta('read,draw', 40, 16)
 
 
-def pixel_gpt(mode, seed=0):
+def tokenizer():
+    vq = VQVAE(VQVAEConfig(hidden=32, code_dim=8, num_codes=40))
+    vq.dataset = 'mnist'
+    return vq
+
+
+def pixel_vlm(mode, meta=META, vectors=0, seed=0):
+    """A small VLM that reads pixels through `mode`, with an untrained tokenizer of the meta's letters."""
     torch.manual_seed(seed)
-    gpt = GPT(GPTConfig(block_size=META['seq_len'] - 1, vocab_size=META['vocab_size'], n_layer=2, n_head=2, n_embd=32))
-    vq = VQVAE(VQVAEConfig(hidden=32, code_dim=8, num_codes=40)) if mode == 'frozen' else None
-    return with_encoder(gpt, mode, META, width=16, vq=vq).eval()
+    gpt = GPT(GPTConfig(block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size'], n_layer=2, n_head=2, n_embd=32))
+    vq = tokenizer()
+    encoder = ImageEncoder.from_vqvae(vq, 32, vectors) if mode == 'frozen' else \
+        ImageEncoder(mode, 32, meta['tokens_per_image'], width=16, vectors=vectors)
+    return VLM(gpt, vq, meta, encoder).eval()
 
 
 def pictures(n, seed=0):
     return torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8))
+
+
+def ids(texts, meta):
+    return torch.tensor([encode(t.ljust(len(texts[0]), meta['pad_char']), meta['stoi']) for t in texts])
 
 
 @pytest.mark.parametrize('mode', ['patches', 'cnn', 'frozen'])
@@ -36,7 +54,7 @@ def pictures(n, seed=0):
 def test_every_encoder_writes_one_vector_per_letter_of_the_grid(mode, tokens):
     vq = dict(vars(VQVAEConfig(hidden=32, code_dim=8, tokens_per_image=tokens))) if mode == 'frozen' else None
     enc = ImageEncoder(mode, 24, tokens, width=16, vq_args=vq)
-    assert enc(pictures(3)).shape == (3, tokens, 24)
+    assert enc(pictures(3)).shape == (3, tokens, 24) and enc.per_picture == tokens
 
 
 def test_an_encoder_for_another_grid_or_name_is_one_line():
@@ -50,58 +68,94 @@ def test_an_encoder_for_another_grid_or_name_is_one_line():
 
 
 def test_pixels_reach_only_the_chosen_rows_and_only_from_the_picture_on():
-    model = pixel_gpt('cnn')
-    records = torch.from_numpy(READ.prompt_ids(np.zeros((4, 16), np.int64), META))
+    model = pixel_vlm('cnn')
+    as_pixels = READ.prompt(META['image_token'] * 16, META)  # 'image:□□..., number:'
+    as_letters = READ.prompt(META['image_alphabet'][0] * 16, META)
+    records = ids([as_pixels] * 2 + [as_letters] * 2, META)
     a, b = pictures(4, 0), pictures(4, 1)
-    rows = torch.tensor([True, True, False, False])
+    rows = torch.tensor([1, 1, 0, 0])  # how many pictures each row reads: the last two read letters
     la, _ = model(records, images=a, image_rows=rows, all_logits=True)
     lb, _ = model(records, images=b, image_rows=rows, all_logits=True)
-    plain, _ = model.gpt(records, all_logits=True)
-    slot = len(READ.prefix)
+    plain, _ = model.gpt(records[2:], all_logits=True)
+    slot = len(IMAGE_PREFIX)
     assert torch.allclose(la[:, :slot], lb[:, :slot])  # causal: nothing before the picture sees it
     assert not torch.allclose(la[:2, slot:], lb[:2, slot:])  # the rows that see pixels read them
-    assert torch.allclose(la[2:], plain[2:], atol=1e-6) and torch.allclose(lb[2:], plain[2:], atol=1e-6)
+    assert torch.allclose(la[2:], plain, atol=1e-6) and torch.allclose(lb[2:], plain, atol=1e-6)
+    # placeholders and pictures must agree: too few pictures, or placeholders with none, are refused
+    with pytest.raises(ValueError, match='32 placeholders in the rows, but 1 pictures'):
+        model(records, images=a, image_rows=torch.tensor([1, 0, 0, 0]))
+    with pytest.raises(ValueError, match='no pictures'):
+        VLM(model.gpt, model.tokenizer, META).embed(records, a)
 
 
 def test_cached_reading_equals_one_full_pass():
-    model = pixel_gpt('patches')
+    model = pixel_vlm('patches')
     images = pictures(5).numpy()
-    scores = READ.answer_scores(model, images, META)
-    prompts, pix = READ.prompts(model, images, META)
-    full, _ = model(prompts, images=pix, all_logits=True)
-    digits = [META['stoi'][d] for d in '0123456789']
+    scores = model.read_scores(images)
+    seen = model.see(images)
+    assert seen.texts == [META['image_token'] * 16] * 5 and np.array_equal(seen.images, images)
+    prompts = ids([READ.prompt(t, META) for t in seen.texts], META)
+    full, _ = model(prompts, images=torch.from_numpy(images), all_logits=True)
+    digits = [META['stoi'][d] for d in META['labels']]
     assert torch.allclose(scores, full[:, -1].log_softmax(-1)[:, digits], atol=1e-5)
-    free = READ.free_answers(model, images, META)
+    assert np.array_equal(model.read(images), scores.argmax(1).numpy())
+    free = READ.free_answers(model.engine(), seen)
     assert len(free) == 5
 
 
 @pytest.mark.parametrize('mode', ['patches', 'cnn', 'frozen'])
 def test_one_vector_per_picture_reads_as_the_whole_record_would(mode):
     meta = build_meta('read,draw', 40, 16, labels='words')  # labels of several characters: cached passes after it
-    torch.manual_seed(0)
-    gpt = GPT(GPTConfig(block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size'], n_layer=2, n_head=2, n_embd=32))
-    vq = VQVAE(VQVAEConfig(hidden=32, code_dim=8, num_codes=40)) if mode == 'frozen' else None
-    model = with_encoder(gpt, mode, meta, width=16, vq=vq, vectors=1).eval()
-    assert model.encoder(pictures(3)).shape == (3, 1, 32) and model.spare == 15
+    model = pixel_vlm(mode, meta, vectors=1)
+    assert model.encoder(pictures(3)).shape == (3, 1, 32) and model.encoder.per_picture == 1
     images = pictures(5).numpy()
-    prompts, pix = READ.prompts(model, images, meta)
-    scores = READ.answer_scores(model, images, meta)
+    seen = model.see(images)
+    prompts = ids([READ.prompt(t, meta) for t in seen.texts], meta)
+    pix = torch.from_numpy(images)
     P = prompts.shape[1]
+    assert P == len(READ.prompt(meta['image_token'], meta))  # one placeholder where 16 letters stood
+    scores = model.read_scores(images)
     for j, label in enumerate(meta['labels']):  # each label scored in one uncached pass over the whole record
-        ids = torch.tensor([meta['stoi'][c] for c in label]).expand(5, -1)
-        full, _ = model(torch.cat([prompts, ids[:, :-1]], 1), images=pix, all_logits=True)
-        want = full[:, P - 1:].log_softmax(-1).gather(2, ids[:, :, None]).sum((1, 2))
+        answer = torch.tensor(encode(label, meta['stoi'])).expand(5, -1)
+        full, _ = model(torch.cat([prompts, answer[:, :-1]], 1), images=pix, all_logits=True)
+        want = full[:, P - 1:].log_softmax(-1).gather(2, answer[:, :, None]).sum((1, 2))
         assert torch.allclose(scores[:, j], want, atol=1e-4)
-    # the squeezed rows run as the GPT alone would on the short record; the other rows as the GPT on the whole one
+
+    # a record's pixel form holds one placeholder per vector; the rest moves up, its answer mask with it
+    L, T = meta['seq_len'], meta['tokens_per_image']
+    codes = np.random.default_rng(0).integers(0, 40, (5, T))
+    labels = [0, 3, 7, 8, 2]
+    texts = [READ.prompt(letters(c, meta), meta) + meta['labels'][d] + '.' for c, d in zip(codes, labels)]
+    records = ids([t.ljust(L, meta['pad_char']) for t in texts], meta)
+    starts = [len(READ.prompt(letters(c, meta), meta)) for c in codes]
+    layout = torch.tensor([[0, s, s + len(meta['labels'][d])] for s, d in zip(starts, labels)])
+    answer = answer_mask(layout, L, [True, False])
+    shown = pictures_shown(records, meta)
+    assert shown.tolist() == [1] * 5
+    form, mask = pixel_form(records, answer, shown, meta, 1)
+    token = image_token_id(meta)
+    assert form.shape == records.shape and ((form == token).sum(1) == 1).all() and (form[:, 6] == token).all()
+    for r, (t, d) in enumerate(zip(texts, labels)):
+        assert decode([i for i in form[r].tolist() if i != token], meta['itos']) == \
+            (t[:6] + t[6 + T:]).ljust(L - 1, meta['pad_char'])
+        # the mask marks the same characters, the answer, in both forms
+        assert decode(form[r, 1:][mask[r]].tolist(), meta['itos']) == meta['labels'][d] == \
+            decode(records[r, 1:][answer[r]].tolist(), meta['itos'])
+    # VLM.forward on the pixel form is the GPT on its embeddings with the picture's vector put in by hand
+    x = form[:, :-1]
+    by_hand = model.gpt.transformer.wte(x.masked_fill(x == token, 0)).clone()
+    by_hand[:, 6] = model.encoder(pix)[:, 0]
+    want, _ = model.gpt(x, embeds=by_hand, all_logits=True)
+    got, _ = model(x, images=pix, all_logits=True)
+    last, _ = model(x, images=pix)
+    assert torch.allclose(got, want, atol=1e-5) and torch.allclose(last[:, -1], want[:, -1], atol=1e-5)
+    # rows that read pixels beside rows that keep their letters: each as if alone
     rows = torch.tensor([True, False, True, False, True])
-    logits, _ = model(prompts, images=pix, image_rows=rows, all_logits=True)
-    short, kept = model.squeeze(prompts[rows])
-    alone, _ = model.gpt(short, all_logits=True,
-                         embeds=model.put(model.gpt.transformer.wte(short), torch.arange(3), pix[rows][:, None], 15))
-    assert short.shape[1] == P - 15 and torch.allclose(logits[rows][:, kept], alone, atol=1e-5)
-    assert torch.allclose(logits[~rows], model.gpt(prompts[~rows], all_logits=True)[0], atol=1e-5)
-    last, _ = model(prompts, images=pix, image_rows=rows)  # the rows of one pass are padded to the longest
-    assert last.shape == (5, 1, meta['vocab_size']) and torch.allclose(last[:, 0], logits[:, -1], atol=1e-5)
+    mixed, _ = model(torch.where(rows[:, None], form, records)[:, :-1], images=pix, image_rows=rows.long(),
+                     all_logits=True)
+    assert torch.allclose(mixed[rows], want[rows], atol=1e-5)
+    assert torch.allclose(mixed[~rows], model.gpt(records[~rows, :-1], all_logits=True)[0], atol=1e-5)
+
     out = model.generate(prompts, 4, images=pix, temperature=0)
     assert out.shape == (5, P + 4) and torch.equal(out[:, :P], prompts)
     with pytest.raises(SystemExit, match='image_vectors'):
@@ -111,45 +165,91 @@ def test_one_vector_per_picture_reads_as_the_whole_record_would(mode):
 @pytest.mark.parametrize('vectors', [0, 1])
 def test_a_question_of_two_pictures_reads_both_where_they_stand(vectors):
     meta = build_meta('read,draw,question', 40, 16)
-    torch.manual_seed(0)
-    gpt = GPT(GPTConfig(block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size'], n_layer=2, n_head=2, n_embd=32))
-    model = with_encoder(gpt, 'cnn', meta, width=16, vectors=vectors).eval()
-    ph = meta['image_alphabet'][0] * 16
-    texts = [QUESTION.prompt([ph, ph], 'what is their sum? ') + '12.', 'image:' + ph + ', number:7.',
-             'number:7, image:' + ph + '.']
-    ids = torch.tensor([encode(t.ljust(meta['seq_len'], '#'), meta['stoi']) for t in texts])
-    assert pictures_shown(ids, meta).tolist() == [2, 1, 0]
+    model = pixel_vlm('cnn', meta, vectors)
+    per, T, L, token = vectors or 16, meta['tokens_per_image'], meta['seq_len'], image_token_id(meta)
+    ph, sq = meta['image_alphabet'][0] * T, meta['image_token'] * per
+    ask = 'what is their sum?'
+    prompts = [QUESTION.prompt([ph, ph], ask), READ.prompt(ph, meta), 'number:7, image:']
+    answers = ['12', '7', ph]
+    texts = [p + a + '.' for p, a in zip(prompts, answers)]
+    records = ids([t.ljust(L, '#') for t in texts], meta)
+    layout = torch.tensor([[task, len(p), len(p) + len(a)] for task, p, a in zip((2, 0, 1), prompts, answers)])
+    answer = answer_mask(layout, L, [t.weighted for t in (READ, DRAW, QUESTION)])
+    assert pictures_shown(records, meta).tolist() == [2, 1, 0]
     second = picture_places(meta, 2)[1]
-    assert texts[0][second - len('image:'):second] == 'image:' and texts[0][second + 16:second + 18] == ', '
+    assert texts[0][second - len('image:'):second] == 'image:' and texts[0][second + T:second + T + 2] == ', '
+    form, mask = pixel_form(records, answer, pictures_shown(records, meta), meta, per)
+    as_text = [decode(r, meta['itos']).rstrip('#') for r in form.tolist()]
+    assert as_text == [QUESTION.prompt([sq, sq], ask) + '12.', READ.prompt(sq, meta) + '7.', texts[2]]
+    assert [decode(form[r, 1:][mask[r]].tolist(), meta['itos']) for r in range(3)] == ['12', '7', '']
+
+    at = second - (T - per)  # where the second picture's placeholders stand in the pixel form
     a, b = pictures(2, 0), pictures(2, 1)
     two = torch.stack([a, b], 1)[:1]  # the question's first picture a[0], its second b[0]
     other = torch.stack([a, pictures(2, 2)], 1)[:1]  # the same but for the second picture
-    x = ids[:1, :-1]
+    x = form[:1, :-1]
     la, _ = model(x, images=two, all_logits=True)
     lb, _ = model(x, images=other, all_logits=True)
-    assert torch.allclose(la[:, :second], lb[:, :second]) and not torch.allclose(la[:, second + 16:], lb[:, second + 16:])
-    prompt = x[:, :len(QUESTION.prompt([ph, ph], 'what is their sum? '))]
+    assert torch.allclose(la[:, :at], lb[:, :at]) and not torch.allclose(la[:, at + per:], lb[:, at + per:])
+    prompt = x[:, :len(QUESTION.prompt([sq, sq], ask))]
     out = model.generate(prompt, 3, images=two, temperature=0)
     step, _ = model(torch.cat([prompt, out[:, -3:-1]], 1), images=two, all_logits=True)
     assert torch.equal(step[:, -3:].argmax(-1), out[:, -3:])  # cached generation is the whole pass's greedy choice
-    y, seen = see_pixels(ids[:, 1:], torch.stack([a, b], 1)[[0, 1, 0]], pictures_shown(ids, meta), meta)
-    masked = (y == -1)
-    assert masked[0, 5:21].all() and masked[0, second - 1:second + 15].all() and masked[1, 5:21].all()
-    assert not masked[1, second - 1:].any() and not masked[2].any()
+    # the placeholders are never targets; the text between and after them is
+    y = make_targets(form, meta['stoi']['#'], ignore=(token,))
+    masked = y == -1
+    assert masked[0, 5:5 + per].all() and masked[0, at - 1:at - 1 + per].all() and masked[1, 5:5 + per].all()
+    assert not masked[0, 5 + per:at - 1].any() and not masked[0, at - 1 + per:len(as_text[0]) - 1].any()
+    assert not masked[1, 5 + per:len(as_text[1]) - 1].any()
+    assert torch.equal(y[2], make_targets(records[2:], meta['stoi']['#'])[0])  # drawing: letters, as written
 
 
-def test_see_pixels_masks_the_letters_it_replaces_and_keeps_a_share_as_letters():
-    y = torch.arange(33 - 1).repeat(1000, 1)
-    rows = torch.ones(1000, dtype=torch.bool)
-    rows[::2] = False  # drawing rows: never pixels
-    keep, shifts, flips = pixel_draws((1000,), torch.Generator().manual_seed(0), 0.25, 0)
+@pytest.mark.parametrize('per', [16, 1])
+def test_a_share_of_the_reading_rows_keeps_its_letters_and_the_others_read_pixels(pipeline, per):
+    data = pipeline['data']
+    meta = load_meta(data)
+    batches = Batches(data, meta, batch_size=1000, image_input='cnn', per_picture=per, letters_share=0.25)
+    draws = batches.step(torch.Generator().manual_seed(0), 1, 1)
+    ix = draws[0][0, 0]
+    keep, shifts, flips = (d[0, 0] for d in draws[2])
     assert (shifts == 0).all() and not flips.any()
-    y2, seen = see_pixels(y, pictures(1000), rows, META, keep=keep)
-    chosen = seen['image_rows'] > 0  # how many pictures each row reads: one or none here
-    assert not chosen[::2].any() and 0.70 < chosen[1::2].float().mean() < 0.80
-    cut = slice(len('image:') - 1, len('image:') - 1 + 16)
-    assert (y2[chosen, cut] == -1).all() and torch.equal(y2[~chosen], y[~chosen])
-    assert torch.equal(y2[chosen, cut.stop:], y[chosen, cut.stop:])  # the answer stays a target
+    x, y, w, seen = batches.micro(draws, 0, 0)
+    records = batches.records['train'][ix]
+    reading = pictures_shown(records, meta) == 1  # drawing rows show no picture: never pixels
+    assert 0.4 < reading.float().mean() < 0.6
+    chosen = seen['image_rows'] > 0
+    assert not chosen[~reading].any() and 0.70 < chosen[reading].float().mean() < 0.80
+    assert torch.equal(chosen, reading & keep)
+    assert torch.equal(seen['images'][:, 0], torch.from_numpy(batches.pictures['train'][ix.numpy()]))
+    # the others are the records as written
+    pad, token, T = meta['stoi']['#'], image_token_id(meta), meta['tokens_per_image']
+    assert torch.equal(x[~chosen], records[~chosen, :-1])
+    assert torch.equal(y[~chosen], make_targets(records, pad)[~chosen])
+    assert torch.equal(w[~chosen], batches.answer['train'][ix][~chosen])
+    # the chosen: the picture's letters become `per` placeholders, never targets; the answer stays a target
+    whole = torch.cat([records[chosen, :6], torch.full((int(chosen.sum()), per), token), records[chosen, 6 + T:],
+                       torch.full((int(chosen.sum()), T - per), pad)], 1)
+    assert torch.equal(x[chosen], whole[:, :-1]) and torch.equal(y[chosen], make_targets(whole, pad, ignore=(token,)))
+    assert (y[chosen, 5:5 + per] == -1).all() and (y[chosen, 5 + per:5 + per + 9] >= 0).all()
+    labels = records[chosen, 1:][batches.answer['train'][ix][chosen]]
+    assert torch.equal(whole[:, 1:][w[chosen]], labels) and len(labels) == int(chosen.sum())
+
+
+def test_pixel_rows_run_apart_from_long_ones_with_the_same_loss_and_gradients(pipeline):
+    data = pipeline['data']
+    meta = load_meta(data)
+    batches = Batches(data, meta, batch_size=24, image_input='patches', per_picture=1, letters_share=0.0)
+    batch = batches.micro(batches.step(torch.Generator().manual_seed(1), 1, 1), 0, 0)
+    assert 0 < int(batch[3]['image_rows'].sum()) < 24  # short pixel rows (18 long) beside drawing rows (33)
+    model = pixel_vlm('patches', meta, vectors=1)
+    grads = []
+    for bucket in (False, True):
+        model.zero_grad()
+        loss = forward_backward(model, batch, answer_weight=3.0, bucket_lengths=bucket)
+        grads.append((loss, [p.grad.clone() for p in model.parameters() if p.requires_grad]))
+    (l0, g0), (l1, g1) = grads
+    assert torch.allclose(l0, l1, atol=1e-5) and all(torch.allclose(a, b, atol=1e-6) for a, b in zip(g0, g1))
+    assert all(p.grad.abs().sum() > 0 for p in model.encoder.parameters())  # it learns from the rows that read pixels
 
 
 def test_shift_moves_the_ink_and_leaves_black():
@@ -159,7 +259,7 @@ def test_shift_moves_the_ink_and_leaves_black():
     assert moved[0, 12, 9] == 255 and int(moved.sum()) == 255
 
 
-def test_flips_mirror_only_the_chosen_pictures_and_leave_the_stream_alone_when_off():
+def test_flips_mirror_only_the_chosen_pictures_and_leave_the_stream_alone_when_off(pipeline):
     gen = torch.Generator().manual_seed(0)
     keep, shifts, flips = pixel_draws((1000,), gen, 0.0, 0, pixel_flip=True)
     assert 0.45 < flips.float().mean() < 0.55
@@ -167,25 +267,39 @@ def test_flips_mirror_only_the_chosen_pictures_and_leave_the_stream_alone_when_o
     pixel_draws((8,), off, 0.1, 1)
     pixel_draws((8,), on, 0.1, 1, pixel_flip=True)
     assert not torch.equal(off.get_state(), on.get_state())  # only a flipping run draws the flips
-    pics = torch.zeros(2, 28, 28, dtype=torch.uint8)
-    pics[:, 5, 3] = 255
-    y = torch.zeros(2, 32, dtype=torch.long)
-    _, seen = see_pixels(y, pics, torch.ones(2, dtype=torch.bool), META, flips=torch.tensor([True, False]))
-    assert seen['images'][0, 5, 24] == 255 and seen['images'][1, 5, 3] == 255 and int(seen['images'].sum()) == 510
+    meta = load_meta(pipeline['data'])
+    batches = Batches(pipeline['data'], meta, batch_size=2, image_input='cnn', per_picture=16, pixel_flip=True)
+    ix = torch.nonzero(batches.shown['train'] == 1)[:2, 0]
+    draws = (torch.ones(2, dtype=torch.bool), torch.zeros(2, 2, dtype=torch.long), torch.tensor([True, False]))
+    _, _, _, seen = batches.get('train', ix, draws=draws)
+    real = torch.from_numpy(batches.pictures['train'][ix.numpy()])
+    assert torch.equal(seen['images'][0, 0], real[0].flip(-1)) and torch.equal(seen['images'][1, 0], real[1])
+    assert not torch.equal(real[0], real[0].flip(-1))
 
 
 def test_the_checkpoint_keeps_nanogpts_model_dict_and_the_encoder_beside_it():
-    model = pixel_gpt('frozen')
-    w = weights(model)
+    model = pixel_vlm('frozen')
+    w = model.weights()
     assert set(w) == {'model', 'encoder', 'encoder_args'} and w['encoder_args']['mode'] == 'frozen'
     plain = GPT(model.config)
     plain.load_state_dict(w['model'])  # nanoGPT's GPT loads the model dict as it is
     frozen = [p for p in model.encoder.net.parameters()]
     assert frozen and not any(p.requires_grad for p in frozen)
     assert all(p.requires_grad for p in model.encoder.proj.parameters())
+    # only the GPT and the projector are trained: neither the frozen encoder nor the tokenizer
+    optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.99), 'cpu')
+    trained = {id(p) for g in optimizer.param_groups for p in g['params']}
+    assert trained == {id(p) for p in [*model.gpt.parameters(), *model.encoder.proj.parameters()]}
+    # a VLM of the same shape loads the weights back; one that reads pictures another way refuses them in one line
+    other = pixel_vlm('frozen', seed=1).load_weights(w, 'w.pt')
+    for part in ('gpt', 'encoder'):
+        theirs = getattr(other, part).state_dict()
+        assert all(torch.equal(v, theirs[k]) for k, v in getattr(model, part).state_dict().items())
+    with pytest.raises(SystemExit, match='w.pt does not hold this run.s model .*another way'):
+        pixel_vlm('cnn').load_weights(w, 'w.pt')
 
 
-def test_a_cnn_run_trains_reads_and_refuses_to_resume_as_another_input(pipeline, report, tmp_path):
+def test_a_cnn_run_trains_reads_and_refuses_to_resume_as_another_input(pipeline, tmp_path):
     out = str(tmp_path / 'cnn')
     args = ('tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={out}', '--max_iters=30',
             '--eval_interval=30', '--lr_decay_iters=30')
@@ -193,17 +307,18 @@ def test_a_cnn_run_trains_reads_and_refuses_to_resume_as_another_input(pipeline,
     assert "pictures read as pixels through 'cnn'" in p.stdout
     ck = torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)
     assert ck['encoder_args']['mode'] == 'cnn' and ck['train_seconds'] > 0
-    vlm = VLM.load(out)
+    vlm = VLM.from_pretrained(out)
     assert vlm.image_input == 'cnn'
-    seen, labels = vlm.inputs('val')
-    assert seen.shape[1:] == (28, 28) and len(vlm.read(seen)) == len(labels)
-    Image.fromarray(seen[0]).save(tmp_path / 'digit.png')
+    val = np.load(os.path.join(pipeline['data'], 'val.npz'))
+    images, labels = val['images'], val['labels']
+    assert images.shape[1:] == (28, 28) and len(vlm.read(images)) == len(labels)
+    Image.fromarray(images[0]).save(tmp_path / 'digit.png')
     p = run('eval.ask', f"--image={tmp_path / 'digit.png'}", f'--out_dir={out}', env_extra=pipeline['env'])
-    assert p.stdout.split()[0] in vlm.meta['labels'] and "read as pixels through 'cnn'" in p.stdout
-    # head to head with the letters run: one row per image input, and the curves
-    judge = json.load(open(os.path.join(report, 'results.json')))['judge']['path']
+    assert p.stdout.split()[0] in vlm.vocab['labels'] and "read as pixels through 'cnn'" in p.stdout
+    # head to head with the letters run: one row per image input, and the curves (the judge: trained on first use)
+    judge = tmp_path / 'judge.pt'
     res_path = tmp_path / 'heads.json'
-    p = run('eval.compare', f"--runs={pipeline['out']},{out}", f'--judge_ckpt={judge}', '--n_per_digit=5',
+    p = run('sweeps.compare', f"--runs={pipeline['out']},{out}", f'--judge_ckpt={judge}', '--n_per_digit=5',
             f'--out={res_path}', env_extra=pipeline['env'])
     res = json.load(open(res_path))
     assert list(res['by_image_input']) == ['letters', 'cnn'] and '| cnn | 1 |' in p.stdout
@@ -218,9 +333,10 @@ def test_a_run_of_one_vector_per_picture_trains_and_resumes_only_as_one(pipeline
     args = ('tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={out}', '--max_iters=10',
             '--eval_interval=10', '--lr_decay_iters=10', '--image_input=cnn')
     run('nanogpt.train', *args, '--image_vectors=1', env_extra=pipeline['env'])
-    vlm = VLM.load(out)
-    seen, labels = vlm.inputs('val')
-    assert vlm.gpt.spare == vlm.meta['tokens_per_image'] - 1 and len(vlm.read(seen[:20])) == 20
+    vlm = VLM.from_pretrained(out)
+    images = np.load(os.path.join(pipeline['data'], 'val.npz'))['images']
+    assert vlm.encoder.per_picture == 1 and vlm.see(images[:2]).texts == [vlm.vocab['image_token']] * 2
+    assert len(vlm.read(images[:20])) == 20
     p = run('nanogpt.train', *args, '--init_from=resume', '--max_iters=20', env_extra=pipeline['env'], check=False)
     assert p.returncode == 1 and 'image_vectors=1' in p.stderr and len(p.stderr.strip().splitlines()) == 1
 

@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -64,3 +66,16 @@ def test_missing_or_foreign_checkpoint_is_one_clear_error(tmp_path):
     (tmp_path / 'junk.pt').write_bytes(b'not a checkpoint')
     with pytest.raises(SystemExit, match='not a readable'):
         load_vqvae(str(tmp_path / 'junk.pt'))
+
+
+def test_a_finished_tokenizer_is_kept_unless_forced(pipeline, tmp_path):
+    vq = str(tmp_path / 'vq')
+    shutil.copytree(pipeline['vqvae'], vq)
+    before = open(f'{vq}/ckpt.pt', 'rb').read()
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--init_from=auto',
+            env_extra=pipeline['env'])
+    assert 'holds this tokenizer, finished: nothing to do' in p.stdout and open(f'{vq}/ckpt.pt', 'rb').read() == before
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--num_codes=30', '--init_from=auto',
+            env_extra=pipeline['env'], check=False)  # another tokenizer where a finished one lies: refused
+    assert p.returncode == 1 and '--force=True' in p.stderr and open(f'{vq}/ckpt.pt', 'rb').read() == before
+    assert len(p.stderr.strip().splitlines()) == 1

@@ -1,0 +1,48 @@
+"""common/runtime.py: the device asked for must be there, a signal asks for a clean stop (a second stops at
+once), and a run record says what a run was made from."""
+import json
+import os
+import signal
+
+import pytest
+import torch
+
+from common.files import file_sha256
+from common.runtime import StopSignal, pick_device, resources, run_record
+
+
+def test_a_device_asked_for_must_be_there():
+    assert pick_device('cpu') == 'cpu' and pick_device('auto') in ('cuda', 'mps', 'cpu')
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit) as e:
+            pick_device('cuda:1')
+        assert str(e.value).startswith('error:') and 'no CUDA GPU' in str(e.value) and '\n' not in str(e.value)
+    else:
+        with pytest.raises(SystemExit, match='GPUs'):
+            pick_device(f'cuda:{torch.cuda.device_count()}')
+
+
+def test_a_signal_asks_for_a_stop_and_a_second_stops_at_once():
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stop = StopSignal()
+        assert not stop.requested() and stop.exit_code == 0
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested() and stop.name == 'SIGTERM' and stop.exit_code == 128 + signal.SIGTERM
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def test_a_run_record_names_its_config_inputs_and_resources(tmp_path):
+    data = tmp_path / 'train-images-idx3-ubyte'
+    data.write_bytes(b'pixels')
+    path = str(tmp_path / 'run.json')
+    run_record(path, {'max_iters': 5}, [str(data), str(tmp_path / 'absent')], {'accuracy': 0.5})
+    record = json.load(open(path))
+    assert record['config'] == {'max_iters': 5} and record['results'] == {'accuracy': 0.5}
+    assert record['data_sha256'] == {str(data): file_sha256(str(data))}  # an absent input is left out
+    assert set(record['packages']) == {'torch', 'numpy', 'matplotlib'} and record['python']
+    assert record['resources']['peak_rss_mb'] > 10 and set(resources()) == {'wall_seconds', 'peak_rss_mb'}
