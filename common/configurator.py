@@ -5,30 +5,85 @@ Every script declares its settings as module globals, then calls
 lets every stage share it without climbing the pipeline). Positional arguments
 are config files (Python that assigns globals); `--key=value` arguments
 override single keys. A key the script does not declare, a value of the wrong
-type, or one outside its range (RANGES, by key name, for every script) is an
-error in one line, raised before the script touches a file: a typo must never
-silently train the wrong model or cost a trained one.
+type, a float that is not finite, or one outside its range (RANGES, by key name,
+for every script, with an upper limit on every size and count) is an error in one
+line, raised before the script touches a file: a typo must never silently train
+the wrong model, exhaust the machine, or cost a trained one.
 """
+import math
 import re
 import sys
 from ast import literal_eval
 
 CONFIG_TYPES = (bool, int, float, str)
-# the range of every setting whose name says what it counts, wherever it appears
-COUNTS = ('batch_size', 'max_iters', 'lr_decay_iters', 'eval_interval', 'eval_iters', 'log_interval', 'val_images',
-          'gradient_accumulation_steps', 'n_layer', 'n_head', 'n_embd', 'num_codes', 'tokens_per_image', 'code_dim',
-          'hidden', 'num_samples', 'max_new_tokens', 'n_per_digit', 'n', 'epochs', 'steps', 'n_generate',
-          'clients', 'requests')
+
+
+def between(lo, hi, why):
+    """A range check [lo, hi]: the upper limit says why no larger value makes sense (it would exhaust memory or
+    time, or mean nothing), so that a typo is one line, not an allocator error or an hour of noise."""
+    return (lambda v: lo <= v <= hi, f'in [{lo:g}, {hi:g}] ({why})')
+
+
+BIG = 10 ** 7  # steps, intervals: a month of CPU steps; beyond is a typo
 RANGES = {
-    **{k: (lambda v: v >= 1, 'at least 1') for k in COUNTS},
-    **{k: (lambda v: v >= 0, 'at least 0') for k in (
-        'learning_rate', 'min_lr', 'weight_decay', 'grad_clip', 'warmup_iters', 'keep_last', 'threads', 'temperature',
-        'low_temperature', 'top_k', 'guidance', 'augment_copies', 'max_shift', 'max_rotate', 'commitment')},
+    # model and tokenizer sizes
+    'n_layer': between(1, 64, 'deeper models do not fit one machine'),
+    'n_head': between(1, 64, 'more heads than the widest model has dimensions'),
+    'n_embd': between(1, 4096, 'wider models do not fit one machine'),
+    'hidden': between(1, 2048, 'a tokenizer wider than this only costs memory'),
+    'code_dim': between(1, 1024, 'a code vector wider than this only costs memory'),
+    # the image letters run from U+0100 to U+02C1 and no further: 450 is every letter there is
+    'num_codes': between(2, 450, 'the Unicode letters after U+0100 that write image codes'),
+    'tokens_per_image': between(1, 784, 'one letter per pixel of a 28x28 picture at most'),
+    'encoder_width': between(1, 1024, 'a conv encoder wider than this only costs memory'),
+    # batches and schedules
+    'batch_size': between(1, 65536, 'larger batches exhaust memory'),
+    'gradient_accumulation_steps': between(1, 4096, 'an accumulated batch past millions of records'),
+    'max_iters': between(1, BIG, 'a month of steps'),
+    'lr_decay_iters': between(1, BIG, 'a month of steps'),
+    'warmup_iters': between(0, BIG, 'a month of steps'),
+    'eval_interval': between(1, BIG, 'a month of steps'),
+    'log_interval': between(1, BIG, 'a month of steps'),
+    'eval_iters': between(1, 100000, 'batches averaged for a logged loss'),
+    'val_images': between(1, 1000000, 'more than any validation split holds'),
+    'keep_last': between(0, 1000000, 'snapshots kept'),
+    'steps': between(1, 100000, 'timed steps'),
+    'epochs': between(1, 1000, 'epochs of a small classifier'),
+    'threads': between(0, 1024, 'torch CPU threads'),
+    'learning_rate': between(0, 10, 'no model here trains above it: the loss goes to NaN'),
+    'min_lr': between(0, 10, 'the floor of the learning rate'),
+    'weight_decay': between(0, 100, 'decay past it zeroes every weight'),
+    'grad_clip': between(0, 1e6, 'a clip past it never clips'),
+    'answer_weight': between(0, 1000, 'a weight past it drowns every other target'),
+    'commitment': between(0, 100, "the VQ-VAE's commitment weight"),
+    'augment_copies': between(0, 16, 'each copy of the training pictures costs its memory again'),
+    'max_shift': between(0, 14, 'half a picture'),
+    'max_rotate': between(0, 180, 'degrees'),
+    'pixel_shift': between(0, 14, 'half a picture'),
+    'image_vectors': between(0, 1, '0: a vector per letter of the grid, 1: one per picture'),
+    # sampling, drawing and scoring
+    'temperature': between(0, 100, 'past it sampling is uniform noise'),
+    'low_temperature': between(0, 100, 'past it sampling is uniform noise'),
+    'guidance': between(0, 100, 'past it guidance is all there is'),
+    'top_k': between(0, 100000, 'more than any vocabulary holds'),
+    'max_new_tokens': between(1, 100000, 'characters one call writes'),
+    'num_samples': between(1, 10000, 'samples one call writes'),
+    'n': between(1, 10000, 'pictures one call draws or reads: a 100x100 grid'),
+    'n_per_digit': between(1, 10000, 'drawings per label scored'),
+    'captions_per_label': between(1, 10000, 'drawings from captions per label scored'),
+    'n_generate': between(1, 100000, 'drawings timed'),
+    'clients': between(1, 256, 'concurrent clients of a load test'),
+    'requests': between(1, 100000, 'requests per client of a load test'),
+    'copies': between(0, 16, 'each copy of the training pictures costs its memory again'),
+    'dead_threshold': between(0, 1e6, "a code picked fewer times than this per batch is restarted"),
+    'seed': between(0, 2 ** 63 - 1, "torch's generators take 64 bits"),
+    # shares and choices
     'dropout': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'decay': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'beta1': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'beta2': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'text_share': (lambda v: 0 <= v <= 1, 'in [0, 1]'),
+    'letters_share': (lambda v: 0 <= v <= 1, 'in [0, 1]'),
     'labels': (lambda v: v in ('digits', 'words'), 'digits or words'),
     'text': (lambda v: v in ('', 'shakespeare'), "'' (none) or shakespeare"),
     'digit': (lambda v: 0 <= v <= 9, 'a digit 0-9'),
@@ -38,6 +93,15 @@ RANGES = {
     'split': (lambda v: v in ('val', 'test'), 'val or test'),
     'port': (lambda v: 0 <= v <= 65535, 'a TCP port 0-65535 (0: any free one)'),
 }
+
+
+def one_line(x):
+    return ' '.join(str(x).split())[:200]
+
+
+def shown(text):
+    """User text as an error message shows it: as it is, or quoted with its escapes where it would break the line."""
+    return text if text.isprintable() else repr(text)
 
 
 def config_keys(g):
@@ -50,6 +114,8 @@ def _coerce(key, value, default):
         if isinstance(value, bool):
             return value
     elif isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):  # inf or nan passes every comparison a range makes: refuse it here
+            raise SystemExit(f"error: config key '{key}' must be a finite number, got {value!r}")
         return float(value)
     elif isinstance(default, int) and isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -66,35 +132,37 @@ def configure(g, argv=None):
     for arg in argv:
         if not arg.startswith('--'):
             if not arg.endswith('.py'):
-                raise SystemExit(f"error: '{arg}' is neither a config file (*.py) nor --key=value; "
+                raise SystemExit(f"error: {arg!r} is neither a config file (*.py) nor --key=value; "
                                  f"settings are passed as --key=value (known keys: {', '.join(sorted(keys))})")
             try:
                 with open(arg, encoding='utf-8') as f:
                     source = f.read()
             except (OSError, UnicodeDecodeError) as e:
-                raise SystemExit(f"error: cannot read config file {arg} ({e}); pass an existing file from config/")
+                raise SystemExit(f"error: cannot read config file {shown(arg)} ({one_line(e)}); pass an existing file "
+                                 "from config/")
             ns = {}
             try:
                 exec(compile(source, arg, 'exec'), ns)
             except Exception as e:  # a config file is user code: any error in it is theirs to fix, in one line
-                raise SystemExit(f"error: config file {arg} fails: {type(e).__name__}: {e}")
+                raise SystemExit(f"error: config file {shown(arg)} fails: {type(e).__name__}: {one_line(e)}")
             for k, v in ns.items():
                 if k.startswith('_') or k == '__builtins__' or not isinstance(v, CONFIG_TYPES):
                     continue
                 if k not in keys:
-                    raise SystemExit(f"error: unknown config key '{k}' in {arg}; known keys: {', '.join(sorted(keys))}")
+                    raise SystemExit(f"error: unknown config key '{k}' in {shown(arg)}; known keys: "
+                                     f"{', '.join(sorted(keys))}")
                 g[k] = _coerce(k, v, g[k])
         else:
             key, eq, raw = arg[2:].partition('=')
             if not eq and isinstance(g.get(key), bool):
                 raw = 'True'  # a bare --flag switches a boolean on
             elif not eq:
-                raise SystemExit(f"error: malformed argument '{arg}'; write --key=value")
+                raise SystemExit(f"error: malformed argument {arg!r}; write --key=value")
             if key not in keys:
-                raise SystemExit(f"error: unknown config key '{key}'; known keys: {', '.join(sorted(keys))}")
+                raise SystemExit(f"error: unknown config key {key!r}; known keys: {', '.join(sorted(keys))}")
             try:
                 value = literal_eval(raw)
-            except (SyntaxError, ValueError):
+            except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
                 value = raw  # a bare word is a string, as in nanoGPT
             if isinstance(g[key], str) and not isinstance(value, str):
                 value = raw  # --out_dir=2024 is a folder name, not a number

@@ -1,20 +1,67 @@
 """Files every stage writes and reads: atomic writes, safe checkpoint loading, checksums."""
+import contextlib
+import glob
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 
 import torch
 
+MIN_FREE_MB = 64  # a stage starts only where its checkpoints and records fit; less is a full disk in all but name
+
+
+def writable_folder(path, what='--out_dir'):
+    """Refuse, in one line and before anything is written, a place a stage cannot write in: no name, a file, a
+    folder it may not write, a full disk. Touches nothing but *.tmp files a killed save left there."""
+    if not path:
+        raise SystemExit(f"error: {what} is empty; name the folder to write in")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise SystemExit(f"error: {what}={path} is a file, not a folder; name a folder")
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):  # the folder is made when the first file is saved: its nearest ancestor
+        parent = os.path.dirname(parent)
+    try:  # a file made and removed at once: the only sure test of a place (a root user passes every access())
+        fd, probe = tempfile.mkstemp(dir=parent, suffix='.tmp')
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise SystemExit(f"error: cannot write in {what}={path} ({parent}: {e.strerror or e}); choose a writable "
+                         "folder")
+    free = shutil.disk_usage(parent).free / 2 ** 20
+    if free < MIN_FREE_MB:
+        raise SystemExit(f"error: {what}={path} has {free:.1f} MB free, under the {MIN_FREE_MB} MB a stage needs; "
+                         "free some space or choose another folder")
+    for stray in glob.glob(os.path.join(path, '*.tmp')):  # a save a kill cut short: never renamed, never read
+        with contextlib.suppress(OSError):
+            os.remove(stray)
+
 
 def atomic_write(path, write):
-    """Call write(f) on a temporary file, fsync, then rename: a kill never leaves a truncated file."""
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    """Call write(f) on a temporary file, fsync, then rename: a kill never leaves a truncated file, and a failed
+    write (a full disk, a folder gone read-only) is one line that leaves the previous file whole."""
     tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+        with open(tmp, 'wb') as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        # torch.save reports a failed write as a RuntimeError of its zip writer, the OSError in its chain
+        chain = [e]
+        while chain[-1].__context__ is not None and len(chain) < 8:
+            chain.append(chain[-1].__context__)
+        cause = next((c for c in chain if isinstance(c, OSError)), None)
+        if cause is None and 'writ' not in str(e).lower():  # a bug, not a write that failed: its traceback
+            raise
+        reason = cause.strerror if cause is not None and cause.strerror else ' '.join(str(e).split())[:80]
+        raise SystemExit(f"error: cannot write {path} ({reason}); free some space or choose a writable folder "
+                         "(the previous file, if any, is kept)")
 
 
 def weights_sha256(state_dict):
@@ -51,10 +98,14 @@ def load_checkpoint(path, what, fix, device='cpu'):
         raise SystemExit(f"error: {what} {path} not found; {fix}")
     try:
         ckpt = torch.load(path, map_location=device, weights_only=True)
-        sha = ckpt.get('model_sha256') if isinstance(ckpt, dict) else None
-        ok = sha is None or weights_sha256(ckpt['model']) == sha
+        if not isinstance(ckpt, dict) or not isinstance(ckpt.get('model'), dict):
+            raise ValueError('no weights')
+        sha = ckpt.get('model_sha256')
+        ok = sha is not None and weights_sha256(ckpt['model']) == sha
     except Exception as e:
         raise SystemExit(f"error: {path} is not a readable {what} ({type(e).__name__}); {fix}")
+    if sha is None:  # every checkpoint this code writes carries one: a missing one is an edit, not an old format
+        raise SystemExit(f"error: {path} carries no checksum of its weights, so they cannot be trusted; {fix}")
     if not ok:
         raise SystemExit(f"error: {path} is corrupt: its weights do not match the checksum saved with them; {fix}")
     return ckpt

@@ -40,8 +40,11 @@ class StopSignal:
             signal.signal(sig, self._handle)
 
     def _handle(self, signum, frame):
-        if self.name:
-            raise KeyboardInterrupt
+        if self.name:  # a second signal: stop now, in one line; the last saved state stands (a save it cut short
+            # left only a .tmp file, which the next start removes)
+            print(f"stopped at once by a second {signal.Signals(signum).name}: the last saved state stands",
+                  file=sys.stderr, flush=True)
+            raise SystemExit(128 + signum)
         self.name = signal.Signals(signum).name
         self.exit_code = 128 + signum  # the shell's convention for "ended by a signal"
 

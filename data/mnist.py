@@ -4,14 +4,17 @@ Both are four IDX files (gzipped or raw) of 28x28 images and labels 0-9. A datas
 is read from its environment variable's folder when it is set (MNIST_DIR,
 FASHION_MNIST_DIR: no network), else from data/<name>/, else from the folder a
 Debian package installs (dataset-fashion-mnist), else downloaded into data/<name>/
-from public mirrors, checking the SHA-256 of the decompressed bytes. Any problem
-ends in one line naming the file and the fix.
+from public mirrors. Local and downloaded files alike must have the SHA-256 the
+dataset publishes (of the decompressed bytes), so that Fashion-MNIST's folder
+holding MNIST's files, or an edited file, is refused; IDX files of one's own are
+read with UNCHECKED_IDX=1. Any problem ends in one line naming the file and the fix.
 """
 import gzip
 import hashlib
 import math
 import os
 import urllib.request
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -81,8 +84,8 @@ class MNISTError(SystemExit):
         super().__init__(f"error: {msg}")
 
 
-def parse_idx(raw, name):
-    """Parse IDX bytes into a uint8 array: (N, rows, cols) for images, (N,) for labels."""
+def parse_idx(raw, name, want=None):
+    """Parse IDX bytes into a uint8 array: (N, rows, cols) for images, (N,) for labels (want: 3 or 1, which)."""
     if len(raw) < 8:
         raise MNISTError(f"{name} is truncated ({len(raw)} bytes); delete it and download again")
     if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] not in (1, 3):
@@ -93,6 +96,12 @@ def parse_idx(raw, name):
     if len(raw) < header:
         raise MNISTError(f"{name} is truncated in its header; delete it and download again")
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)]
+    kind = {3: 'images', 1: 'labels'}
+    if want is not None and ndim != want:
+        raise MNISTError(f"{name} holds {kind[ndim]}, where {kind[want]} are wanted: the files are swapped; use "
+                         "the original files under their own names")
+    if dims[0] == 0:
+        raise MNISTError(f"{name} holds no items; replace it with the original")
     if ndim == 3 and dims[1:] != [28, 28]:
         raise MNISTError(f"{name} holds {dims[1]}x{dims[2]} images, not 28x28; use the MNIST files")
     expected = header + math.prod(dims)
@@ -109,8 +118,9 @@ def _read(path):
     if raw[:2] == b'\x1f\x8b':
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError, gzip.BadGzipFile) as e:
-            raise MNISTError(f"{path} is a corrupt gzip file ({e}); delete it and download again")
+        except (OSError, EOFError, zlib.error) as e:
+            raise MNISTError(f"{path} is a corrupt gzip file ({' '.join(str(e).split())[:80]}); delete it and "
+                             "download again")
     return raw
 
 
@@ -162,7 +172,12 @@ def load_file(key, dataset='mnist'):
                              f"holding the four {dataset} IDX files, or unset it to download them")
         _download(name, folders[0], dataset)
         path = _find(folders[0], name)
-    return parse_idx(_read(path), path)
+    raw = _read(path)
+    if not os.environ.get('UNCHECKED_IDX') and hashlib.sha256(raw).hexdigest() != src.sha256[name]:
+        raise MNISTError(f"{path} is not {dataset}'s {name} (its SHA-256 is not the published one: another "
+                         f"dataset's file, or an edited one); point {src.env} at the original files, or set "
+                         "UNCHECKED_IDX=1 to read IDX files of your own")
+    return parse_idx(raw, path, 3 if key.endswith('images') else 1)
 
 
 def source_files(dataset='mnist'):

@@ -41,11 +41,14 @@ def open_picture(source, name, max_pixels=MAX_PIXELS):
     return img
 
 
-def ink_of(img):
+def ink_of(img, name='the picture'):
     """The ink of a picture as floats (H, W), light on black as in MNIST, at the picture's own size."""
     from PIL import Image
     if img.mode in ('I', 'I;16', 'F'):
         a = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(a).all():  # NaN would read as no ink at all: a confident wrong answer
+            raise SystemExit(f"error: {name} holds pixels that are not numbers (NaN or infinity); save it as an "
+                             "8-bit grayscale or RGB PNG")
         img = Image.fromarray(((a - a.min()) / max(1e-9, a.max() - a.min()) * 255).astype(np.uint8))
     if img.mode in ('RGBA', 'LA', 'P') and img.convert('RGBA').getextrema()[3][0] < 255:
         # some pixels are transparent: the ink is where the picture is opaque, whatever its colour
@@ -78,7 +81,7 @@ def load_digit(source, name=None, max_pixels=MAX_PIXELS, dataset='mnist'):
     """A 28x28 uint8 white-on-black digit, made the way MNIST's were, from a picture's path or file object;
     or one clear error. The one preprocessing of pictures: `eval.ask` and the web page (eval/serve.py)."""
     name = name or source
-    ink = ink_of(open_picture(source, name, max_pixels))
+    ink = ink_of(open_picture(source, name, max_pixels), name)
     if ink.max() - ink.min() < 1:  # one flat colour, whichever: nothing drawn on it
         raise SystemExit(f"error: {name} shows no ink (one flat colour); draw or pass a digit")
     return mnist_style(ink, BOXES[dataset])

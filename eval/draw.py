@@ -10,9 +10,12 @@ alphabet, with classifier-free guidance unless --guidance=0) and decodes them wi
 tokenizer. --caption prompts 'caption: <caption>, image:' instead (a run trained to draw from
 captions, `make all TASKS=all`): any words of its vocabulary, best its own (tasks/caption.py).
 """
+import os
+
 import numpy as np
 
 from common.configurator import configure
+from common.files import writable_folder
 from common.pictures import save_grid
 from common.runtime import pick_device
 from nanogpt.engine import GUIDANCE
@@ -35,7 +38,10 @@ device = 'auto'
 
 
 def main():
-    configure(globals())  # checks digit 0-9, n >= 1, temperature >= 0 (common/configurator.py RANGES)
+    configure(globals())  # checks digit 0-9, 1 <= n <= 10000, 0 <= temperature <= 100 (common/configurator.py)
+    if not out.lower().endswith('.png'):
+        raise SystemExit(f"error: --out={out!r}: the grid is written as PNG; name a .png file")
+    writable_folder(os.path.dirname(out) or '.', '--out')
     vlm = VLM.from_pretrained(out_dir, device=pick_device(device))
     if word and word not in vlm.vocab['labels']:
         raise SystemExit(f"error: --word={word!r} is not a label of {out_dir}; use one of "

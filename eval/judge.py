@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from common.configurator import configure
-from common.files import atomic_save, load_checkpoint
+from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import pick_device, run_record
 from data.mnist import load_split, source_files
 
@@ -95,11 +95,20 @@ def load_judge(path=JUDGE_CKPT, device='cpu', train_if_missing=True, dataset='mn
     if not os.path.exists(path) and train_if_missing:
         return train_judge(path, device, dataset=dataset)
     ckpt = load_checkpoint(path, 'judge checkpoint', 'train it with `make judge`', device)
+    args = ckpt.get('model_args') or {}
+    if args:  # a GPT's or a tokenizer's checkpoint: their weights would not fit the judge's layers
+        kind = 'a GPT' if 'n_layer' in args else 'a tokenizer (VQ-VAE)' if 'num_codes' in args else 'another model'
+        raise SystemExit(f"error: {path} is {kind}'s checkpoint, not a judge's; pass a judge "
+                         f"(out/judge_{dataset}/ckpt.pt, written by `make judge`)")
     if ckpt.get('dataset', 'mnist') != dataset:
         raise SystemExit(f"error: {path} judges {ckpt.get('dataset', 'mnist')} images, not {dataset}; pass the judge "
                          f"of {dataset} (`make judge DATASET={dataset}` writes it)")
     model = Judge().to(device)
-    model.load_state_dict(ckpt['model'])
+    try:
+        model.load_state_dict(ckpt['model'])
+    except RuntimeError:
+        raise SystemExit(f"error: {path} does not hold a judge's weights; pass a judge (out/judge_{dataset}/ckpt.pt, "
+                         "written by `make judge`)")
     return model.eval()
 
 
@@ -107,6 +116,8 @@ def main():
     config = configure(globals())
     dev = pick_device(device)
     trained = not os.path.exists(out)
+    if trained:
+        writable_folder(os.path.dirname(out) or '.', '--out')
     judge = train_judge(out, dev, epochs, dataset=dataset) if trained else load_judge(out, dev, dataset=dataset)
     tx, ty = load_split('test', dataset)
     acc = float((batched(judge, tx, dev).argmax(1) == ty).mean())

@@ -16,7 +16,7 @@ import platform
 import torch
 
 from common.configurator import configure
-from common.files import write_json, write_text
+from common.files import writable_folder, write_json, write_text
 from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
 from data.mnist import load_split
@@ -129,8 +129,9 @@ def markdown(r, rows, sections):
 
 def main():
     config = configure(globals())
-    vlm = VLM.from_pretrained(out_dir, device=pick_device(device))
     eval_dir = os.path.join(out_dir, 'eval' if split == 'test' else f'eval_{split}')
+    vlm = VLM.from_pretrained(out_dir, device=pick_device(device))
+    writable_folder(eval_dir, 'the report folder')
     ev = Evaluation(vlm, judge_ckpt, split, config, eval_dir)
     os.makedirs(eval_dir, exist_ok=True)
     judge_acc = float((ev.judge_reads(ev.real_feats) == ev.labels).mean())

@@ -20,6 +20,10 @@ JSON endpoints, on the standard library's ThreadingHTTPServer, bound to 127.0.0.
                            two (the VLM's caption and ask), for a run trained on them (`make all TASKS=all`)
 Abuse limits: a body over MAX_BODY bytes, a picture over MAX_PIXELS, an unknown key or a value outside
 its range is refused with a 4xx and a one-line JSON reason ({"error": "..."}); the server goes on.
+Requests from other sites are refused: a Host that is not this server's (DNS rebinding) or an Origin of
+another site gets 403, and a POST must say application/json (415), which a cross-site form cannot send
+without the browser asking first. A body shorter than its Content-Length is 400, nesting deeper than the
+JSON parser goes is 400, and a client that drops its connection is one quiet line in the log.
 """
 import base64
 import binascii
@@ -27,6 +31,7 @@ import io
 import json
 import math
 import os
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -216,11 +221,34 @@ def headline(r):
     return rows
 
 
+def host_of(value):
+    """The host of a Host header or an Origin ('http://localhost:8000' -> 'localhost', '[::1]:80' -> '::1')."""
+    value = value.strip().lower().split('://', 1)[-1].split('/', 1)[0]
+    if value.startswith('['):
+        return value[1:value.find(']')] if ']' in value else value
+    return value.rsplit(':', 1)[0] if value.count(':') == 1 else value
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = 'mnist-vlm'
     timeout = 10  # seconds a client may stall mid-request before its connection is dropped
 
+    def foreign(self):
+        """Why the request comes from another site (answered 403), or None: its Host must name this server, and an
+        Origin, when a browser sends one, too."""
+        allowed = self.server.hosts
+        host = self.headers.get('Host')
+        if host is None or host_of(host) not in allowed:
+            return f"Host {(host or '')[:60]!r} is not this server ({', '.join(sorted(allowed))})"
+        origin = self.headers.get('Origin')
+        if origin is not None and origin != 'null' and host_of(origin) not in allowed:
+            return f"requests from {origin[:60]!r} are not served: only this server's own page asks it"
+        return None
+
     def do_GET(self):
+        refused = self.foreign()
+        if refused:
+            return self.json(403, dict(error=refused))
         app, path = self.server.app, self.path.split('?', 1)[0]
         if path == '/':
             return self.send(200, app.page, 'text/html; charset=utf-8')
@@ -238,8 +266,16 @@ class Handler(BaseHTTPRequestHandler):
         app = self.server.app
         route = {'/api/read': app.read, '/api/draw': app.draw, '/api/ask': app.ask}.get(self.path)
         try:
+            refused = self.foreign()
+            if refused:
+                self.close_connection = True  # the body stays unread
+                raise BadRequest(refused, 403)
             if route is None:
                 raise BadRequest(f"no such endpoint: POST {self.path[:80]}", 404)
+            kind = (self.headers.get('Content-Type') or '').split(';', 1)[0].strip().lower()
+            if kind != 'application/json':
+                self.close_connection = True
+                raise BadRequest(f"send the body as Content-Type: application/json, not {kind[:40]!r}", 415)
             self.json(200, route(self.body()))
         except BadRequest as e:
             self.json(e.status, dict(error=str(e)))
@@ -258,9 +294,19 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the body stays unread
             raise BadRequest(f"request body of {int(length):,} bytes; at most {MAX_BODY:,}", 413)
         try:
-            body = json.loads(self.rfile.read(int(length)))
+            raw = self.rfile.read(int(length))
+        except (TimeoutError, OSError):
+            self.close_connection = True
+            raise BadRequest(f"the body did not come within {self.timeout} s; send all {int(length):,} bytes", 408)
+        if len(raw) < int(length):
+            self.close_connection = True
+            raise BadRequest(f"the body ended after {len(raw):,} of the {int(length):,} bytes its Content-Length says")
+        try:
+            body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("the body is not JSON; send a JSON object")
+        except RecursionError:
+            raise BadRequest("the JSON is nested too deeply; a request is one flat object")
         if not isinstance(body, dict):
             raise BadRequest("send a JSON object ({...})")
         return body
@@ -295,6 +341,13 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # connections waiting to be accepted: a burst of clients is queued, not dropped
 
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):  # a client that went away: nothing to fix here
+            print(f"{client_address[0]}: the client dropped its connection ({type(error).__name__})", file=sys.stderr)
+            return
+        super().handle_error(request, client_address)
+
 
 def load_app(out_dir, judge_ckpt, device='cpu'):
     """The run and its judge, or one line that says which `make` target writes what is missing."""
@@ -319,6 +372,8 @@ def make_server(app, host='127.0.0.1', port=0):
         raise SystemExit(f"error: cannot listen on {host}:{port} ({e.strerror or e}); pick another port with "
                          "--port= (make serve PORT=...)")
     server.app = app
+    # the names this server answers to: a page that another name resolves here (DNS rebinding) is another site's
+    server.hosts = {'127.0.0.1', 'localhost', '::1', host_of(host)} - {'', '0.0.0.0', '::'}
     return server
 
 

@@ -34,7 +34,9 @@ from tasks.vocab import encode, image_token_id
 GAP = len(', ' + IMAGE_PREFIX)  # from the end of a picture's letters to the next picture's: 'image:<L>, image:<L>, ...'
 
 
-def load_records(data_dir, split, seq_len):
+def load_records(data_dir, split, seq_len, vocab_size=None):
+    """A split's records (N, seq_len) of ids, each id checked to be one of the vocabulary's (garbled records
+    would otherwise train quietly, or stop in an index error)."""
     path = os.path.join(data_dir, f'{split}.bin')
     if not os.path.exists(path):
         raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
@@ -42,10 +44,13 @@ def load_records(data_dir, split, seq_len):
     if len(data) == 0 or len(data) % seq_len:
         raise SystemExit(f"error: {path} holds {len(data)} tokens, not a whole number of {seq_len}-token "
                          "records; rebuild it with `make data`")
+    if vocab_size is not None and int(data.max()) >= vocab_size:
+        raise SystemExit(f"error: {path} holds the id {int(data.max())}, past the vocabulary's {vocab_size}: it is "
+                         "garbled or from other data; rebuild it with `make data`")
     return torch.from_numpy(data.astype(np.int64).reshape(-1, seq_len))
 
 
-def load_layout(data_dir, split, n_records):
+def load_layout(data_dir, split, n_records, n_tasks=None, seq_len=None):
     """Each record's task (its index in meta.json's list) and answer span [start, end): int64 (N, 3)."""
     path = os.path.join(data_dir, f'{split}_layout.npy')
     if not os.path.exists(path):
@@ -54,10 +59,36 @@ def load_layout(data_dir, split, n_records):
         layout = np.load(path)
     except ValueError as e:
         raise SystemExit(f"error: {path} is corrupt ({e}); rebuild it with `make data`")
-    if layout.shape != (n_records, 3):
-        raise SystemExit(f"error: {path} describes {layout.shape[0]} records, not the {n_records} of {split}.bin; "
-                         "rebuild it with `make data`")
+    if layout.ndim != 2 or layout.shape != (n_records, 3):
+        raise SystemExit(f"error: {path} describes {layout.shape[0] if layout.ndim else 0} records, not the "
+                         f"{n_records} of {split}.bin; rebuild it with `make data`")
+    bad = n_tasks is not None and len(layout) and (layout[:, 0].min() < 0 or layout[:, 0].max() >= n_tasks or
+                                                    layout[:, 1:].min() < 0 or layout[:, 1:].max() > seq_len)
+    if bad:
+        raise SystemExit(f"error: {path} names tasks or answer spans its data does not have: it is garbled; rebuild "
+                         "it with `make data`")
     return torch.from_numpy(layout.astype(np.int64))
+
+
+def load_pictures(data_dir, split, meta):
+    """The codes (N, T), labels (N,) and pixels (N, 28, 28) of a split's real pictures ({split}.npz), checked
+    against the vocabulary: one line for a missing, garbled or mismatched file."""
+    path = os.path.join(data_dir, f'{split}.npz')
+    fix = 'rebuild it with `make data`'
+    try:
+        with np.load(path) as d:
+            codes, labels, images = d['codes'], d['labels'], d['images']
+    except FileNotFoundError:
+        raise SystemExit(f"error: {path} not found; prepare the data first with `make data`")
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        raise SystemExit(f"error: {path} is not a readable set of pictures ({type(e).__name__}); {fix}")
+    n, T = len(labels), meta['tokens_per_image']
+    if (labels.ndim != 1 or codes.shape != (n, T) or images.shape != (n, 28, 28) or not n
+            or codes.max() >= meta['num_codes'] or labels.max() >= len(meta['labels'])):
+        raise SystemExit(f"error: {path} holds codes {codes.shape}, labels {labels.shape} and pictures "
+                         f"{images.shape}, not N x {T} codes of {meta['num_codes']}, N labels and N 28x28 pictures; "
+                         f"{fix}")
+    return codes, labels, images
 
 
 def answer_mask(layout, seq_len, weighted):
@@ -197,11 +228,12 @@ class Batches:
                              "text='shakespeare' (sweeps/configs/prepare_mnist_text.py) or set text_share=0")
         self.text = {s: load_text_ids(data_dir, s) for s in splits} if meta.get('text') else {}
         pad = meta['stoi'][meta['pad_char']]
-        self.records = {s: load_records(data_dir, s, self.seq_len) for s in splits}
+        self.records = {s: load_records(data_dir, s, self.seq_len, meta['vocab_size']) for s in splits}
         self.targets = {s: make_targets(r, pad) for s, r in self.records.items()}
         # each record's task and answer span (prepare's layout): the answers of weighted tasks (read, caption,
         # question) are the targets answer_weight scales
-        self.layout = {s: load_layout(data_dir, s, len(r)) for s, r in self.records.items()}
+        self.layout = {s: load_layout(data_dir, s, len(r), len(meta['tasks']), self.seq_len)
+                       for s, r in self.records.items()}
         weighted = [t.weighted for t in task_list]
         self.answer = {s: answer_mask(lay, self.seq_len, weighted) for s, lay in self.layout.items()}
         self.mix = parse_mix(task_mix, meta['tasks'], self.layout[splits[0]][:, 0])

@@ -28,15 +28,14 @@ if not __package__:
     raise SystemExit("error: run it as a module from the project root: "
                      "python -m nanogpt.train config/train_mnist_letters.py")
 
-import numpy as np
 import torch
 from torch.distributed import destroy_process_group, init_process_group
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from common.configurator import configure
-from common.files import atomic_save, file_sha256, load_checkpoint
+from common.files import atomic_save, file_sha256, load_checkpoint, writable_folder
 from common.runtime import StopSignal, pick_device, run_record
-from nanogpt.batches import Batches, forward_backward
+from nanogpt.batches import Batches, forward_backward, load_pictures
 from nanogpt.engine import Engine
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vision import ImageEncoder, check_image_input
@@ -108,6 +107,7 @@ defaults = {k: v for k, v in globals().items() if not k.startswith('_')}  # a ru
 config = configure(globals())
 if n_embd % n_head:
     raise SystemExit(f"error: n_embd={n_embd} must be a multiple of n_head={n_head} (each head gets n_embd // n_head)")
+writable_folder(out_dir)  # patch: an unwritable place is one line now, not a traceback at the first save
 data_dir = os.path.join('data', dataset)  # nanoGPT's convention: data/<dataset>/ (an absolute path works too)
 check_image_input(image_input)
 pixels = image_input != 'letters'
@@ -154,13 +154,11 @@ batches = Batches(data_dir, meta, batch_size=batch_size, text_share=text_share, 
                   image_input=image_input, per_picture=image_vectors or meta['tokens_per_image'],
                   letters_share=letters_share, pixel_shift=pixel_shift, pixel_flip=pixel_flip, device=device)
 reading = READ in task_list and batches.n_records > 0
-val_split = np.load(os.path.join(data_dir, 'val.npz'))
-val_labels = val_split['labels'][:val_images]
+val_codes, val_labels, val_images_px = (a[:val_images] for a in load_pictures(data_dir, 'val', meta))
 batch_gen = torch.Generator().manual_seed(seed)  # the same stream on every process: each takes its slice
 # patch: what the run reads of the validation pictures, to choose ckpt.pt by: their letters, or the pixels
-val_seen = Seen([letters(c, meta) for c in val_split['codes'][:val_images]], None) if not pixels else \
-    Seen([meta['image_token'] * (image_vectors or meta['tokens_per_image'])] * len(val_labels),
-         val_split['images'][:val_images])
+val_seen = Seen([letters(c, meta) for c in val_codes], None) if not pixels else \
+    Seen([meta['image_token'] * (image_vectors or meta['tokens_per_image'])] * len(val_labels), val_images_px)
 
 # -----------------------------------------------------------------------------
 # model init. patch: the VLM (nanogpt/vlm.py) owns the GPT, the image encoder of a pixel run and the tokenizer
@@ -214,12 +212,24 @@ elif init_from == 'resume':
         raise SystemExit(f"error: {resume_path} was trained on a vocabulary of {checkpoint['model_args']['vocab_size']} "
                          f"characters but {data_dir}/meta.json has {meta['vocab_size']}; use the data it was trained "
                          "on, or train from scratch")
-    if checkpoint.get('meta_sha256') and checkpoint['meta_sha256'] != meta_sha256:
+    if checkpoint.get('meta_sha256') != meta_sha256:
         raise SystemExit(f"error: {resume_path} was trained on other data than {data_dir}/meta.json holds now (its "
-                         "SHA-256 differs from the one the checkpoint recorded); rebuild the data it was trained on, "
-                         "or retrain")
-    for k in ('n_layer', 'n_head', 'n_embd', 'block_size', 'bias', 'vocab_size'):
-        model_args[k] = checkpoint['model_args'][k]  # the architecture is the checkpoint's
+                         "SHA-256 differs from the one the checkpoint recorded, or it recorded none); rebuild the data "
+                         "it was trained on, or retrain")
+    # patch: a resumed run is the run it was: another shape would be silently ignored (the weights are the
+    # checkpoint's) while its config claimed it, and a best chosen on another validation set cannot be compared
+    differ = [f"{k}={checkpoint['model_args'][k]!r} (asked {model_args[k]!r})" for k in ('n_layer', 'n_head', 'n_embd',
+              'bias', 'block_size', 'vocab_size') if checkpoint['model_args'][k] != model_args[k]]
+    was_val = (checkpoint.get('config') or {}).get('val_images')
+    if was_val != val_images:
+        differ.append(f"val_images={was_val!r} (asked {val_images!r}): ckpt.pt's best was read on those")
+    if differ:
+        raise SystemExit(f"error: {resume_path} is a run of {', '.join(differ)}; resume it as it was, or start afresh "
+                         "with --init_from=scratch --force=True")
+    if checkpoint['iter_num'] >= max_iters and os.path.exists(run_json):
+        print(f"{out_dir} is finished at iteration {checkpoint['iter_num']} (max_iters={max_iters}): nothing to "
+              "do; pass a larger --max_iters to train it further")
+        raise SystemExit(0)
     enc = checkpoint.get('encoder_args')
     was = (enc['mode'], enc.get('vectors', 0)) if enc else ('letters', image_vectors)  # letters: no vectors to differ
     if was != (image_input, image_vectors):

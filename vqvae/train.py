@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from common.configurator import configure
-from common.files import atomic_save, load_checkpoint
+from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import StopSignal, pick_device, run_record
 from data.mnist import load_split, source_files
 from vqvae.model import VQVAE, VQVAEConfig
@@ -70,6 +70,7 @@ def evaluate(model, images, batch=1000):
 
 def main():
     config = configure(globals())
+    writable_folder(out_dir)
     dev = pick_device(device)
     if threads:
         torch.set_num_threads(threads)

@@ -16,6 +16,7 @@ characters and text_{train,val}.bin hold its ids (nanoGPT's 90/10 split), for tr
 Everything is computed before the first file is replaced; meta.json is written last and marks the
 data complete.
 """
+import json
 import math
 import os
 import pickle
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from common.configurator import configure
-from common.files import atomic_write, file_sha256, write_json
+from common.files import atomic_write, file_sha256, writable_folder, write_json
 from common.runtime import run_record
 from data.mnist import label_words, load_split, source_files
 from data.shakespeare import load_text, split_text, text_path
@@ -52,7 +53,9 @@ augment_generation = False  # False: the copies teach reading only, so the model
 max_shift = 2.0     # pixels
 max_rotate = 10.0   # degrees
 seed = 1337
+force = False  # True: replace a data folder prepared with other settings (runs trained on it will refuse it)
 # -----------------------------------------------------------------------------
+PLACE = ('out_dir', 'vqvae_ckpt', 'force')  # where the data lies and how it is written: no property of the data
 
 
 DIGITS = '0123456789'
@@ -145,8 +148,32 @@ def split_records(split, vq, meta, task_list, rng):
                  codes[:n_real], labels[:n_real], images[:n_real])
 
 
+def check_replacing(settings, vqvae_sha256):
+    """Refuse to replace a data folder prepared from other settings or another tokenizer, unless forced: runs
+    trained on it would no longer load. Rebuilding the same data again is harmless."""
+    path = os.path.join(out_dir, 'meta.json')
+    if force or not os.path.exists(path):
+        return
+    try:
+        with open(path, encoding='utf-8') as f:
+            old = json.load(f)
+        was = (old['prepare_config'], old['vqvae']['sha256'])
+    except (OSError, ValueError, KeyError, TypeError):
+        was = None
+    if was == (settings, vqvae_sha256):
+        return
+    what = 'data this code cannot read' if was is None else 'data of another tokenizer' if was[1] != vqvae_sha256 \
+        else 'data of other settings (' + ', '.join(f"{k}={was[0].get(k)!r}, now {v!r}" for k, v in settings.items()
+                                                    if was[0].get(k) != v) + ')'
+    raise SystemExit(f"error: {out_dir} holds {what}; pass --force=True to replace it (runs trained on it will "
+                     "then refuse it), or choose another --out_dir")
+
+
 def main():
     config = configure(globals())
+    writable_folder(out_dir)
+    settings = {k: v for k, v in config.items() if k not in PLACE}
+    check_replacing(settings, file_sha256(vqvae_ckpt) if os.path.exists(vqvae_ckpt) else None)
     task_list = get_tasks(tasks)
     vq = load_vqvae(vqvae_ckpt)
     corpus = load_text(text) if text else ''
@@ -177,7 +204,7 @@ def main():
     inputs = source_files(meta['dataset']) + [vqvae_ckpt] + ([text_path()] if corpus else [])
     run_record(os.path.join(out_dir, 'run.json'), config, inputs, {})
     # where the data lies is no property of the data: out_dir is left out, so equal inputs give an equal meta.json
-    meta['prepare_config'] = {k: v for k, v in config.items() if k not in ('out_dir', 'vqvae_ckpt')}
+    meta['prepare_config'] = settings
     meta['vqvae'] = dict(path=vqvae_ckpt, sha256=file_sha256(vqvae_ckpt))
     meta['text'] = dict(name=text, path=text_path(), train_tokens=len(text_ids['text_train']),
                         val_tokens=len(text_ids['text_val'])) if corpus else None

@@ -22,15 +22,18 @@ def test_a_device_asked_for_must_be_there():
             pick_device(f'cuda:{torch.cuda.device_count()}')
 
 
-def test_a_signal_asks_for_a_stop_and_a_second_stops_at_once():
+def test_a_signal_asks_for_a_stop_and_a_second_stops_at_once(capsys):
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         stop = StopSignal()
         assert not stop.requested() and stop.exit_code == 0
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.requested() and stop.name == 'SIGTERM' and stop.exit_code == 128 + signal.SIGTERM
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(SystemExit) as stopped:
             os.kill(os.getpid(), signal.SIGINT)
+        assert stopped.value.code == 128 + signal.SIGINT  # the shell's code for a stop by SIGINT, in one line
+        said = capsys.readouterr().err.strip().splitlines()
+        assert said == ['stopped at once by a second SIGINT: the last saved state stands']
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)

@@ -55,6 +55,49 @@ def test_corrupt_gzip_and_mismatched_counts(tmp_path, monkeypatch):
         mnist.load_split('test')
 
 
+def test_a_garbled_gzip_swapped_files_and_no_items_are_one_line_each(tmp_path, monkeypatch):
+    folder = write_mnist(str(tmp_path / 'm'), n_train=60, n_test=10)
+    monkeypatch.setenv('MNIST_DIR', folder)
+    path = os.path.join(folder, 't10k-images-idx3-ubyte.gz')
+    good = open(path, 'rb').read()
+    garbled = bytearray(gzip.compress(idx_bytes(np.full((10, 28, 28), 7, np.uint8))))
+    garbled[20:40] = b'\xff' * 20  # the gzip header is right; the deflate stream inside is not
+    open(path, 'wb').write(bytes(garbled))
+    with pytest.raises(SystemExit, match='is a corrupt gzip file') as e:
+        mnist.load_split('test')
+    assert '\n' not in str(e.value)
+    open(path, 'wb').write(gzip.compress(idx_bytes(np.arange(10, dtype=np.uint8))))  # labels where images belong
+    with pytest.raises(SystemExit, match='holds labels, where images are wanted: the files are swapped'):
+        mnist.load_split('test')
+    open(path, 'wb').write(gzip.compress(idx_bytes(np.zeros((0, 28, 28), np.uint8))))
+    with pytest.raises(SystemExit, match='holds no items'):
+        mnist.load_split('test')
+    open(path, 'wb').write(good)
+    assert mnist.load_split('test')[0].shape == (10, 28, 28)
+
+
+def test_local_files_must_be_the_published_ones_unless_they_are_your_own(tmp_path, monkeypatch):
+    folder = write_mnist(str(tmp_path / 'm'), n_train=60, n_test=10)
+    monkeypatch.setenv('MNIST_DIR', folder)
+    monkeypatch.setenv('FASHION_MNIST_DIR', folder)
+    assert mnist.load_split('test')[0].shape == (10, 28, 28)  # UNCHECKED_IDX=1 (tests/conftest.py): our own files
+    monkeypatch.delenv('UNCHECKED_IDX')
+    for dataset in ('mnist', 'fashion_mnist'):
+        with pytest.raises(SystemExit) as e:
+            mnist.load_split('test', dataset)
+        said = str(e.value)
+        assert said.startswith('error: ') and 't10k-images-idx3-ubyte' in said and '\n' not in said
+        assert f"is not {dataset}'s" in said and 'UNCHECKED_IDX=1' in said
+
+
+@pytest.mark.skipif(not os.path.isdir('../shared/data/mnist'), reason='no local MNIST copy')
+def test_fashion_mnist_folder_holding_mnist_is_refused(monkeypatch):
+    monkeypatch.delenv('UNCHECKED_IDX', raising=False)
+    monkeypatch.setenv('FASHION_MNIST_DIR', os.path.abspath('../shared/data/mnist'))
+    with pytest.raises(SystemExit, match="is not fashion_mnist's t10k-images-idx3-ubyte"):
+        mnist.load_split('test', 'fashion_mnist')
+
+
 def test_missing_local_copy_names_the_file_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv('MNIST_DIR', str(tmp_path))
     with pytest.raises(SystemExit, match=r'train-images-idx3-ubyte\[.gz\] not found in MNIST_DIR'):

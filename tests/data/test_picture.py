@@ -31,8 +31,12 @@ def test_load_digit_rejects_bad_images_with_one_line(tmp_path):
     (tmp_path / 'text.png').write_text('not an image')
     Image.new('L', (5000, 5000)).save(tmp_path / 'huge.png')  # 25 million pixels: a few KB on disk
     Image.new('L', (60, 60), 128).save(tmp_path / 'flat.png')
+    nan = np.zeros((60, 60), np.float32)
+    nan[20:40, 28:32], nan[5, 5] = 1.0, np.nan  # a stroke, and one pixel that is not a number
+    Image.fromarray(nan, 'F').save(tmp_path / 'nan.tiff')
     for name, message in (('small.png', '20x20 pixels'), ('text.png', 'not a readable image'),
-                          ('missing.png', 'not found'), ('huge.png', 'shrink it first'), ('flat.png', 'no ink')):
+                          ('missing.png', 'not found'), ('huge.png', 'shrink it first'), ('flat.png', 'no ink'),
+                          ('nan.tiff', 'not numbers (NaN or infinity)')):
         with pytest.raises(SystemExit) as e:
             load_digit(str(tmp_path / name))
         assert message in str(e.value) and '\n' not in str(e.value)

@@ -18,12 +18,14 @@ from tests.conftest import draw_digits
 
 
 def request(url, method, path, body=None, headers=None):
-    """(status, headers, bytes) of one request; body: a dict (sent as JSON) or bytes."""
+    """(status, headers, bytes) of one request; body: a dict (sent as JSON) or bytes. A POST says it is JSON, as
+    the page's do, unless `headers` says otherwise."""
     u = urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     if isinstance(body, dict):
         body = json.dumps(body).encode()
-    conn.request(method, path, body=body, headers=headers or {})
+    headers = dict({'Content-Type': 'application/json'} if method == 'POST' else {}, **(headers or {}))
+    conn.request(method, path, body=body, headers=headers)
     r = conn.getresponse()
     out = r.status, dict(r.getheaders()), r.read()
     conn.close()
@@ -99,6 +101,13 @@ def test_draw_a_label(served):
     ('/api/draw', dict(label=1, n=2.5), {}, 400, "'n' must be an integer"),
     ('/api/draw', dict(label=1, steps=10), {}, 400, "unknown key(s) ['steps']"),
     ('/api/nothing', {}, {}, 404, 'no such endpoint'),
+    # another site's requests: a cross-site form (text/plain), a page under another name (DNS rebinding), a page
+    # of another origin
+    ('/api/read', b'{"image": "x"}', {'Content-Type': 'text/plain'}, 415, 'application/json'),
+    ('/api/read', b'{"image": "x"}', {'Content-Type': 'application/x-www-form-urlencoded'}, 415, 'application/json'),
+    ('/api/draw', dict(label=1), {'Host': 'evil.example:8000'}, 403, "Host 'evil.example:8000' is not this server"),
+    ('/api/draw', dict(label=1), {'Origin': 'http://evil.example'}, 403, "requests from 'http://evil.example'"),
+    ('/api/read', b'[' * 100000 + b']' * 100000, {}, 400, 'nested too deeply'),
 ])
 def test_bad_posts_get_one_line_and_the_server_goes_on(served, path, body, headers, status, reason):
     got, h, data = request(served, 'POST', path, body, headers)
@@ -119,6 +128,37 @@ def test_asking_a_run_without_captions_or_questions_is_one_line(served):
         got, _, data = request(served, 'POST', '/api/ask', body)
         error = json.loads(data)['error']
         assert got == 400 and reason in error and '\n' not in error
+
+
+def test_another_sites_page_and_names_get_403(served):
+    for headers in ({'Host': 'rebound.example'}, {'Host': 'rebound.example:1234'}, {'Origin': 'http://evil.example'}):
+        status, _, data = request(served, 'GET', '/api/info', headers=headers)
+        assert status == 403 and '\n' not in json.loads(data)['error']
+    port = urlparse(served).port
+    for host in (f'localhost:{port}', f'127.0.0.1:{port}', 'localhost'):
+        assert request(served, 'GET', '/api/info', headers={'Host': host})[0] == 200
+    assert request(served, 'GET', '/', headers={'Origin': f'http://localhost:{port}'})[0] == 200
+
+
+def test_a_short_body_is_400_and_a_dropped_client_leaves_the_server_serving(served, capfd):
+    u = urlparse(served)
+    with socket.create_connection((u.hostname, u.port), timeout=30) as s:
+        s.sendall(b'POST /api/read HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+                  b'Content-Length: 100\r\n\r\n{"image": ')
+        s.shutdown(socket.SHUT_WR)  # the client stops sending: 90 bytes never come
+        reply = b''
+        while chunk := s.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.0 400') and 'ended after 10 of the 100 bytes' in json.loads(body)['error']
+    for _ in range(5):  # clients that go away before their drawings come back
+        s = socket.create_connection((u.hostname, u.port), timeout=30)
+        s.sendall(b'POST /api/draw HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+                  b'Content-Length: 12\r\n\r\n{"label": 1}')
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')  # reset on close
+        s.close()
+    assert request(served, 'GET', '/api/info')[0] == 200
+    assert 'Traceback' not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize('path', ['/figures/../ckpt.pt', '/figures/..%2Fckpt.pt', '/figures/%2e%2e/ckpt.pt',
@@ -157,3 +197,20 @@ def test_startup_without_a_run_or_judge_is_one_line(pipeline, report, tmp_path):
         with pytest.raises(SystemExit) as e:
             load_app(out, judge)
         assert message in str(e.value) and '\n' not in str(e.value)
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats() | st.text(max_size=12),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                    max_leaves=12)
+FIELDS = st.sampled_from(['image', 'image2', 'question', 'label', 'temperature', 'guidance', 'n', 'seed'])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(['/api/read', '/api/draw', '/api/ask']),
+       JSON | st.dictionaries(FIELDS, JSON | st.integers(0, 12), max_size=4))
+def test_any_json_gets_an_answer_or_one_line_4xx_never_a_500(served, path, body):
+    status, headers, data = request(served, 'POST', path, json.dumps(body).encode())
+    answer = json.loads(data)
+    assert status == 200 or (400 <= status < 500 and '\n' not in answer['error']), (status, answer)

@@ -5,6 +5,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 import torch
@@ -150,3 +152,43 @@ def test_fp16_loss_scale_goes_on_after_a_resume(pipeline, tmp_path):
     # the GradScaler's scale and its count of good steps go on from where they were, as in one run
     assert a['scaler'] and a['scaler'] == b['scaler'] and a['iter_num'] == b['iter_num'] == 12
     assert all(torch.equal(a['model'][k], b['model'][k]) for k in a['model'])
+
+
+@pytest.mark.parametrize('where', ['at a random step', 'in the middle of saving last.pt'])
+def test_sigkill_anywhere_then_resume_matches_uninterrupted(pipeline, reference, tmp_path, where):
+    ref, _ = reference
+    out = tmp_path / 'run'
+    proc = start(pipeline, str(out))
+    if where == 'at a random step':
+        step = int(torch.randint(5, 105, (1,), generator=torch.Generator().manual_seed(7)))
+        text = run_until(proc, f'iter {step}:', signal.SIGKILL)
+    else:
+        # a FIFO where the save of last.pt writes its temporary file: the save at step 20 blocks inside atomic_write,
+        # with ckpt_20.pt written and last.pt not yet replaced, and is killed there
+        seen = []
+        reader = threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True)
+        reader.start()
+        deadline = time.time() + 120
+        while not any(line.startswith('iter 15:') for line in list(seen)) and time.time() < deadline:
+            time.sleep(0.005)
+        os.mkfifo(out / 'last.pt.tmp')
+        while not os.path.exists(out / 'ckpt_20.pt') and time.time() < deadline:
+            time.sleep(0.005)
+        time.sleep(1.0)  # the process goes on to last.pt's save, and blocks opening the FIFO
+        assert proc.poll() is None and os.path.exists(out / 'ckpt_20.pt'), ''.join(seen)[-2000:]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        text = ''.join(seen)
+        blocked = max(int(p.stem.split('_')[1]) for p in out.glob('ckpt_*.pt'))  # 20, unless the FIFO came late
+        assert torch.load(out / 'last.pt', weights_only=True)['iter_num'] == blocked - 20  # that save never landed
+    assert proc.returncode == -signal.SIGKILL
+    for name in ('last.pt', 'ckpt.pt'):
+        if os.path.exists(out / name):
+            torch.load(out / name, weights_only=True)  # whole: a checkpoint is the old one or the new one
+    saved = torch.load(out / 'last.pt', weights_only=True)['iter_num']
+    p = run('nanogpt.train', *TINY, f"--dataset={pipeline['data']}", f'--out_dir={out}', '--init_from=auto',
+            env_extra=pipeline['env'])
+    assert not list(out.glob('*.tmp'))  # what the kill cut short is gone on the next start
+    assert f'resuming {out}/last.pt at iteration {saved}' in p.stdout and 'Traceback' not in text
+    assert losses(p.stdout) == {i: ref[i] for i in range(saved, 110)}
