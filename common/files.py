@@ -12,9 +12,10 @@ import torch
 MIN_FREE_MB = 64  # a stage starts only where its checkpoints and records fit; less is a full disk in all but name
 
 
-def writable_folder(path, what='--out_dir'):
+def writable_folder(path, what='--out_dir', clean=True):
     """Refuse, in one line and before anything is written, a place a stage cannot write in: no name, a file, a
-    folder it may not write, a full disk. Touches nothing but *.tmp files a killed save left there."""
+    folder it may not write, a full disk. Touches nothing but the *.tmp files a killed save left there (clean:
+    the one process that writes there; under DDP the others leave them to it)."""
     if not path:
         raise SystemExit(f"error: {what} is empty; name the folder to write in")
     if os.path.exists(path) and not os.path.isdir(path):
@@ -23,7 +24,7 @@ def writable_folder(path, what='--out_dir'):
     while not os.path.exists(parent):  # the folder is made when the first file is saved: its nearest ancestor
         parent = os.path.dirname(parent)
     try:  # a file made and removed at once: the only sure test of a place (a root user passes every access())
-        fd, probe = tempfile.mkstemp(dir=parent, suffix='.tmp')
+        fd, probe = tempfile.mkstemp(dir=parent, prefix='.write-test-')
         os.close(fd)
         os.remove(probe)
     except OSError as e:
@@ -33,7 +34,7 @@ def writable_folder(path, what='--out_dir'):
     if free < MIN_FREE_MB:
         raise SystemExit(f"error: {what}={path} has {free:.1f} MB free, under the {MIN_FREE_MB} MB a stage needs; "
                          "free some space or choose another folder")
-    for stray in glob.glob(os.path.join(path, '*.tmp')):  # a save a kill cut short: never renamed, never read
+    for stray in glob.glob(os.path.join(path, '*.tmp')) if clean else []:  # a save a kill cut short: never read
         with contextlib.suppress(OSError):
             os.remove(stray)
 

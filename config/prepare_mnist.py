@@ -4,5 +4,5 @@ tasks = 'read,draw'  # the tasks whose records are written (tasks/*.py)
 labels = 'digits'  # labels written as digits: 'number:7'
 both_forms = True  # every picture in every task's form, not one task drawn at random
 augment_copies = 1  # copies make reading robust to where and how a digit is drawn
-augment_generation = False  # drawing learns from real digits alone: copies would teach it shifted ones
+augment_draw = False  # drawing learns from real digits alone: copies would teach it shifted ones
 seed = 1337

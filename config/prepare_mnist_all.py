@@ -4,6 +4,6 @@ tasks = 'read,draw,caption,caption_draw,question'  # every task of tasks/
 labels = 'digits'  # labels written as digits: 'number:7'
 both_forms = True  # each training picture writes one record of each task (a random phrasing, a random question)
 augment_copies = 1  # a shifted and rotated copy of each picture writes the reading ones (read, caption, question)
-augment_generation = False  # drawing learns from real digits alone
+augment_draw = False  # drawing learns from real digits alone
 question_work = True  # sums and comparisons answered after their working ('5+7=12'): a small model adds what it wrote
 seed = 1337

@@ -107,7 +107,8 @@ defaults = {k: v for k, v in globals().items() if not k.startswith('_')}  # a ru
 config = configure(globals())
 if n_embd % n_head:
     raise SystemExit(f"error: n_embd={n_embd} must be a multiple of n_head={n_head} (each head gets n_embd // n_head)")
-writable_folder(out_dir)  # patch: an unwritable place is one line now, not a traceback at the first save
+# patch: an unwritable place is one line now, not a traceback at the first save (the process that writes cleans)
+writable_folder(out_dir, clean=int(os.environ.get('RANK', 0)) == 0)
 data_dir = os.path.join('data', dataset)  # nanoGPT's convention: data/<dataset>/ (an absolute path works too)
 check_image_input(image_input)
 pixels = image_input != 'letters'

@@ -19,7 +19,7 @@ prep() {  # name [prepare flags...]: the default data with the flags changed
 }
 train answer_weight_1 --answer_weight=1.0
 train batch_256 --batch_size=256 --max_iters=1400 --lr_decay_iters=1400 --eval_interval=350
-prep copies_both_forms --augment_generation=True
+prep copies_both_forms --augment_draw=True
 train copies_both_forms --dataset=mnist_vlm_copies_both_forms
 prep no_copies --augment_copies=0
 train no_copies --dataset=mnist_vlm_no_copies

@@ -11,9 +11,9 @@ export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 O=${OUT:-out/sweep$PHASE}; mkdir -p $O; R=$O/results.jsonl; L=$O/logs; mkdir -p $L
 VQ=${VQ:-out/vqvae_mnist/ckpt.pt}; JUDGE=${JUDGE:-out/judge_mnist/ckpt.pt}; W=${WORK:-/tmp/sweep}
 DEADLINE=${DEADLINE:-450}; CAP=${CAP:-8}; DEV=${DEV:-cuda}; PY=${PY:-python3}; S=$(date +%s)
-prep() {  # name vqvae augment_copies augment_generation
+prep() {  # name vqvae augment_copies augment_draw
   $PY -m data.records.prepare config/prepare_mnist.py --vqvae_ckpt=$2 --out_dir=$W/d/$1 --augment_copies=$3 \
-    --augment_generation=$4 > $L/prep_$1.log 2>&1
+    --augment_draw=$4 > $L/prep_$1.log 2>&1
 }
 run() {  # name data iters batch lr [train flags...] [ceil]; a final "ceil" also scores the tokenizer
   local name=$1 data=$2 it=$3 b=$4 lr=$5; shift 5
@@ -71,7 +71,7 @@ else
   run G9_cls2_3600 cls2 3600 128 3e-3
   run G11_cls3 cls3 2800 128 3e-3
 fi
-# stop whatever is still running at the deadline, so a lease ends with the results that are in
+# stop whatever is still running at the deadline, so the machine's time ends with the results that are in
 ( sleep $(( DEADLINE - ($(date +%s) - S) )); echo "deadline: stopped" >> $O/progress.txt
   pkill -f nanogpt.train; pkill -f score_run ) & K=$!
 wait $(jobs -rp | grep -v "^$K$") 2>/dev/null

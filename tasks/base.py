@@ -25,7 +25,7 @@ class Task:
     name = ''          # the registry's key: meta.json's task list, task_mix, the page
     key = ''           # where its results go in results.json ('classification' for read: the checks read it)
     weighted = False   # whether answer_weight scales its answer in the loss (a written answer, not a picture)
-    draws = False      # whether its answer is a picture: augmented copies teach it only with augment_generation
+    draws = False      # whether its answer is a picture: augmented copies teach it only with augment_draw
     meta_keys = ()     # vocabulary keys only this task reads (attributes, label words): kept out of meta.json else
 
     def records(self, sample, meta, rng=None, pool=None):

@@ -49,7 +49,7 @@ text = ''  # '' or 'shakespeare': a text whose characters join the vocabulary, f
 question_work = False  # questions answered after their working ('5+7=12'): the labels read, then the answer
 both_forms = True  # every image in every task's form; False: the blog's one random task per image
 augment_copies = 0  # extra copies of every training image, randomly shifted and rotated, then tokenised
-augment_generation = False  # False: the copies teach reading only, so the model learns to draw real, upright digits
+augment_draw = False  # False: the copies teach reading only, so the model learns to draw real, upright digits
 max_shift = 2.0     # pixels
 max_rotate = 10.0   # degrees
 seed = 1337
@@ -124,7 +124,7 @@ def split_records(split, vq, meta, task_list, rng):
     samples = [Sample(letters(row, meta), int(label), {a: int(v[i]) for a, v in levels.items()}, i)
                for i, (row, label) in enumerate(zip(codes, labels))]
     pool = Pool(samples[:n_real])  # the second picture of a record showing two is a real one of the same split
-    copy_tasks = [t for t in task_list if augment_generation or not t.draws]
+    copy_tasks = [t for t in task_list if augment_draw or not t.draws]
     lines, source, layout = [], [], []
     for i, sample in enumerate(samples):
         chosen = task_list if i < n_real else copy_tasks

@@ -3,5 +3,5 @@
 tasks = 'read,draw'  # the default's tasks
 both_forms = True  # every picture in every task's form
 augment_copies = 2  # 16-letter runs read best with more copies and more steps (docs/studies.md)
-augment_generation = False  # drawing learns from real digits alone
+augment_draw = False  # drawing learns from real digits alone
 seed = 1337

@@ -5,5 +5,5 @@ labels = 'digits'  # as the default
 text = 'shakespeare'  # nanoGPT's shakespeare_char text, its 90/10 split
 both_forms = True
 augment_copies = 1
-augment_generation = False
+augment_draw = False
 seed = 1337

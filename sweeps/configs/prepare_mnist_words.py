@@ -4,5 +4,5 @@ tasks = 'read,draw'  # the default's tasks
 labels = 'words'  # 'word:seven' for 'number:7'
 both_forms = True
 augment_copies = 1
-augment_generation = False
+augment_draw = False
 seed = 1337

@@ -62,7 +62,7 @@ def test_prepare_writes_both_forms_and_is_deterministic(pipeline, tmp_path, monk
     for gen, n in ((False, 3 * 300), (True, 4 * 300)):
         aug = str(tmp_path / f'aug{gen}')
         run('data.records.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={aug}',
-            '--augment_copies=1', f'--augment_generation={gen}', env_extra=pipeline['env'])
+            '--augment_copies=1', f'--augment_draw={gen}', env_extra=pipeline['env'])
         augmented = open(os.path.join(aug, 'train.txt'), encoding='utf-8').read().splitlines()
         assert len(augmented) == n and augmented[:600] == lines
         # the copies are new images (other letters), read in either form only when asked

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from data.picture import load_digit
+from common.files import atomic_save
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vlm import FILES, FORMAT, VLM, config_sha256, load_tokenizer, read_run_config
 from tasks.vocab import decode, encode, letters, load_meta
@@ -86,10 +87,10 @@ def test_a_snapshot_is_the_run_at_another_iteration(pipeline, tmp_path):
     with pytest.raises(SystemExit, match=f'^error: checkpoint {gone} not found'):
         vlm.snapshot(gone)
     # a checkpoint of another shape, or of a run that reads pixels, is one line naming it
-    plain = {k: v for k, v in ckpt.items() if k != 'model_sha256'}  # no checksum: only what it holds is wrong
+    plain = {k: v for k, v in ckpt.items() if k != 'model_sha256'}  # saved with a checksum of what it now holds
     smaller = dict(plain, model={k: v for k, v in ckpt['model'].items() if '.h.1.' not in k})
     for name, spoilt in (('ckpt_1.pt', smaller), ('ckpt_2.pt', dict(plain, encoder={}, encoder_args={'mode': 'cnn'}))):
-        torch.save(spoilt, tmp_path / name)
+        atomic_save(spoilt, str(tmp_path / name))
         with pytest.raises(SystemExit) as e:
             vlm.snapshot(str(tmp_path / name))
         assert str(e.value).startswith(f"error: {tmp_path / name} does not hold this run's model") and \
