@@ -92,6 +92,13 @@ def main():
                 raise SystemExit(0)
     if start == 'resume':
         state = load_checkpoint(last_path, 'VQ-VAE training state', 'train from scratch with --init_from=scratch', dev)
+        was = state.get('model_args') or {}
+        differ = [f"{k}={was.get(k)!r} (asked {v!r})" for k, v in model_args.items() if was.get(k) != v]
+        if (state.get('config') or {}).get('dataset', dataset) != dataset:
+            differ.append(f"dataset={state['config']['dataset']!r} (asked {dataset!r})")
+        if differ:  # the tokenizer it was, or none: never a mix of two
+            raise SystemExit(f"error: {last_path} is a tokenizer of {', '.join(differ)}; resume "
+                             "it as it was, or start afresh with --init_from=scratch --force=True")
         model.load_state_dict(state['model'])
         opt.load_state_dict(state['optimizer'])
         gen.set_state(state['rng']['batches'].cpu())  # generator states are CPU tensors, on whatever device it loaded

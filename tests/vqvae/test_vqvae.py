@@ -1,3 +1,4 @@
+import os
 import shutil
 
 import numpy as np
@@ -79,3 +80,15 @@ def test_a_finished_tokenizer_is_kept_unless_forced(pipeline, tmp_path):
             env_extra=pipeline['env'], check=False)  # another tokenizer where a finished one lies: refused
     assert p.returncode == 1 and '--force=True' in p.stderr and open(f'{vq}/ckpt.pt', 'rb').read() == before
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_resuming_a_tokenizer_of_other_sizes_is_one_line(pipeline, tmp_path):
+    vq = str(tmp_path / 'vq')
+    run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=10', '--eval_interval=5',
+        env_extra=pipeline['env'])
+    before = open(os.path.join(vq, 'last.pt'), 'rb').read()
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', '--num_codes=30',
+            '--init_from=resume', env_extra=pipeline['env'], check=False)
+    said = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(said) == 1 and 'is a tokenizer of num_codes=40 (asked 30)' in said[0]
+    assert open(os.path.join(vq, 'last.pt'), 'rb').read() == before
