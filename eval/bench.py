@@ -3,10 +3,12 @@
     python -m eval.bench [--out_dir=out/mnist_letters]
 
 Run it after `make all`, with nothing else busy: it times training steps itself.
-- train throughput: tokens/s and informative tokens/s (targets that are neither padding nor the first
+- train throughput: tokens/s, informative tokens/s (targets that are neither padding nor the first
   letter of an unrelated record) of the trained run's config in train's own loop (the batch builder and
   micro-step of nanogpt/batches.py, the optimizer step of nanogpt/train.py), of the same model in a
   plain nanoGPT loop (random windows of the flat token stream, no masking), and of the blog's model;
+  each as a share of this machine's measured float32 matmul rate (nanoGPT's FLOPs estimate of the
+  informative tokens: the model FLOPs utilisation of the useful work);
 - the frontier, test accuracy against wall time, from the ckpt_<iter>.pt trail that `make eval` scored
   on the test set, and when it first reached 0.95, 0.98 and 0.99, in GPT seconds and in pipeline
   seconds (tokenizer + data + GPT);
@@ -135,8 +137,28 @@ def time_training(cfg, vlm, dev, n_steps, plain):
     if dev.startswith('cuda'):
         torch.cuda.synchronize()
     dt = (time.perf_counter() - t0) / n_steps
+    # nanoGPT's estimate of a token's training FLOPs (6N for the weights, 12 L d T for attention), counted on the
+    # informative tokens only: the useful work a step does, whatever padding or windows it also runs
+    flops_per_token = 6 * model.get_num_params() + 12 * cfg['n_layer'] * cfg['n_embd'] * T
     return dict(ms_per_step=round(dt * 1000, 1), tokens_per_s=round(B * T / dt), informative_tokens_per_s=round(
-        useful / n_steps / dt), model=f"{cfg['n_layer']}x{cfg['n_embd']}", batch_size=B)
+        useful / n_steps / dt), model=f"{cfg['n_layer']}x{cfg['n_embd']}", batch_size=B,
+        flops_per_s=flops_per_token * useful / n_steps / dt)
+
+
+def matmul_peak(dev, n=1024, reps=20):
+    """This machine's measured float32 matmul rate (FLOP/s): the ceiling a training step's useful work is read
+    against (a share of it is the loop's model FLOPs utilisation)."""
+    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+    for _ in range(3):
+        a @ b
+    if dev.startswith('cuda'):
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    if dev.startswith('cuda'):
+        torch.cuda.synchronize()
+    return 2 * n ** 3 * reps / (time.perf_counter() - t0)
 
 
 def frontier(trail, before_gpt):
@@ -170,12 +192,14 @@ def time_inference(vlm):
 
 def table(b):
     tp, rows = b['throughput'], []
-    rows += ["| train throughput | tokens/s | informative tokens/s | ms/step | vs plain loop |", "|---|---|---|---|---|"]
+    rows += [f"| train throughput | tokens/s | informative tokens/s | ms/step | vs plain loop | share of the matmul "
+             f"peak ({b['matmul_peak_gflops']:.0f} GFLOP/s) |", "|---|---|---|---|---|---|"]
     for name in ('default', 'plain_nanogpt_loop', 'blog_model'):
         t = tp[name]
         rows.append(f"| {name} ({t['model']}, batch {t['batch_size']}) | {t['tokens_per_s']:,} | "
                     f"{t['informative_tokens_per_s']:,} | {t['ms_per_step']} | "
-                    f"{t['informative_tokens_per_s'] / tp['plain_nanogpt_loop']['informative_tokens_per_s']:.2f}x |")
+                    f"{t['informative_tokens_per_s'] / tp['plain_nanogpt_loop']['informative_tokens_per_s']:.2f}x | "
+                    f"{t['peak_share']:.1%} |")
     rows += ["", "| iteration | GPT seconds | pipeline seconds | test accuracy |", "|---|---|---|---|"]
     rows += [f"| {p['iter']} | {p['gpt_seconds']} | {p['pipeline_seconds']} | {p['test_accuracy']:.4f} |"
              for p in b['frontier']]
@@ -223,10 +247,13 @@ def main():
         other = VLM.from_pretrained(r, device=dev)
         image_inputs[r] = dict(image_input=other.image_input, inference=time_inference(other),
                                train=time_training(other.info['train_config'], other, dev, steps, plain=False))
+    peak = matmul_peak(dev)
+    for t in throughput.values():
+        t['peak_share'] = t['flops_per_s'] / peak
     before_gpt = sum(stages[k]['wall_seconds'] for k in ('vqvae', 'data') if stages[k])
     reading = results['classification']
     bench = dict(machine=results['machine'], torch=torch.__version__, python=platform.python_version(),
-                 checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput,
+                 checkpoint=os.path.join(out_dir, 'ckpt.pt'), throughput=throughput, matmul_peak_gflops=peak / 1e9,
                  frontier=frontier(reading['trail'], before_gpt),
                  time_to_accuracy=time_to_accuracy(reading['trail'], before_gpt),
                  test_accuracy=reading['accuracy'], inference=time_inference(vlm), image_inputs=image_inputs,

@@ -20,6 +20,10 @@ def test_bench_measures_throughput_accuracy_inference_and_stages(pipeline, repor
     assert set(tp) == {'default', 'plain_nanogpt_loop', 'blog_model'}
     for t in tp.values():
         assert t['tokens_per_s'] > 0 and 0 < t['informative_tokens_per_s'] <= t['tokens_per_s']
+        # the useful work a step does, as a share of the measured matmul rate: a share, never more than all of it
+        assert 0 < t['peak_share'] < 1 and t['flops_per_s'] == pytest.approx(t['peak_share'] * b['matmul_peak_gflops']
+                                                                             * 1e9)
+    assert b['matmul_peak_gflops'] > 1
     # random windows waste the first letter of every next record: about one target in seq_len - 1
     waste = 1 - tp['plain_nanogpt_loop']['informative_tokens_per_s'] / tp['plain_nanogpt_loop']['tokens_per_s']
     assert 0.01 < waste < 0.06
