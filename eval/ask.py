@@ -8,7 +8,7 @@
 
 The run folder loads whole (nanogpt/vlm.py), from wherever it lies: no data/ needed. Any grayscale
 or colour picture of at least 28x28 pixels, made into a 28x28 picture the way the dataset's were
-(data/picture.py, the page's too). read gives the likeliest label and its probability among the
+(eval/picture.py, the page's too). read gives the likeliest label and its probability among the
 labels; --task=caption writes a caption (greedy) and --question answers a question about one picture
 or two (--image2), for a run that learnt captions and questions (tasks/caption.py, tasks/question.py);
 their templates answer best.
@@ -17,7 +17,7 @@ import torch
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.picture import load_digit
+from eval.picture import load_digit
 from nanogpt.vlm import VLM
 
 # -----------------------------------------------------------------------------

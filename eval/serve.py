@@ -11,7 +11,7 @@ JSON endpoints, on the standard library's ThreadingHTTPServer, bound to 127.0.0.
     GET  /figures/<name>   one of the report's PNGs, by a fixed list of names: no path from a request
                            ever reaches the file system
     POST /api/read         {"image": a PNG or JPEG as base64 or a data: URL} -> the 28x28 digit made from it
-                           (data/picture.py's load_digit, as `eval.ask` reads files), its letters and their
+                           (eval/picture.py's load_digit, as `eval.ask` reads files), its letters and their
                            reconstruction, the answer, each label's probability, and the greedy free answer
     POST /api/draw         {"label": 7 or "seven", "temperature": 1.0, "guidance": 1.0, "n": 16, "seed": 1}
                            (all but label optional) -> n drawn images and the judge's reading of each
@@ -41,7 +41,7 @@ import torch
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.picture import load_digit
+from eval.picture import load_digit
 from eval.judge import JUDGE_CKPT, load_judge
 from nanogpt.engine import GUIDANCE
 from nanogpt.vlm import VLM

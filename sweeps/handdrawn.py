@@ -1,6 +1,6 @@
 """How well a run reads hand-drawn-like pictures: test digits re-rendered as a 280x280 canvas would hold
 them (large, thicker or thinner strokes, small and off-centre, shifted, dark ink on white), saved as PNG
-and read back through load_digit (data/picture.py, the page's preprocessing), against the same pictures
+and read back through load_digit (eval/picture.py, the page's preprocessing), against the same pictures
 only shrunk to 28x28 (what load_digit did before it centred the ink MNIST's way).
 
     python -m sweeps.handdrawn [--out_dir=out/mnist_letters] [--n=1000]
@@ -13,7 +13,7 @@ from PIL import Image, ImageFilter
 from common.configurator import configure
 from common.runtime import pick_device
 from data.mnist import load_split
-from data.picture import ink_of, load_digit
+from eval.picture import ink_of, load_digit
 from nanogpt.vlm import VLM
 
 # -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 from data.mnist import load_split
-from data.picture import load_digit
+from eval.picture import load_digit
 from nanogpt.engine import GUIDANCE
 from nanogpt.vlm import VLM
 from tests.conftest import run

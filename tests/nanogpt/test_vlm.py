@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from data.picture import load_digit
+from eval.picture import load_digit
 from common.files import atomic_save
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vlm import FILES, FORMAT, VLM, config_sha256, load_tokenizer, read_run_config

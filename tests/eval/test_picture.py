@@ -1,9 +1,9 @@
-"""data/picture.py: one picture a person gives, made into a 28x28 picture the way the dataset's were."""
+"""eval/picture.py: one picture a person gives, made into a 28x28 picture the way the dataset's were."""
 import numpy as np
 import pytest
 from PIL import Image
 
-from data.picture import BOXES, load_digit
+from eval.picture import BOXES, load_digit
 
 
 def test_a_stroke_on_a_transparent_background_is_ink(tmp_path):
