@@ -1,7 +1,8 @@
 # mnist-vlm: `make all` runs every stage (vqvae -> data -> train -> judge -> eval), `make test` the suite.
-# Knobs: DATASET=mnist|fashion_mnist, IMAGE_INPUT=letters|patches|cnn|frozen (how the GPT reads pictures),
-# TASKS=default|all (reading and drawing, or every task). Each knob's run has one complete preset,
-# config/train_<dataset>[_all]_<input>.py, and a run folder of the same name, out/<dataset>[_all]_<input>.
+# Knobs: DATASET=mnist|fashion_mnist, or IMAGES=path/to/folder (one's own pictures: train/<label>/*, docs/
+# your_pictures.md), IMAGE_INPUT=letters|patches|cnn|frozen (how the GPT reads pictures), TASKS=default|all
+# (reading and drawing, or every task). Each knob's run has one complete preset, config/train_<dataset>[_all]_
+# <input>.py (config/train_images_<input>.py for a folder), and a run folder of its name, out/<dataset>[_all]_<input>.
 # Each stage skips itself when its output is newer than its inputs; ARGS="--key=value ..." is passed to the stage
 # named on the command line and makes it run again. `make study NAME=seeds` runs a study of sweeps/.
 PYTHON      ?= python3
@@ -10,25 +11,36 @@ PY          ?= $(VENV)/bin/python
 SETUP       ?= $(VENV)/.installed
 DATASET     ?= mnist
 TASKS       ?= default
-ifeq ($(wildcard config/vqvae_$(DATASET).py),)
-$(error unknown DATASET=$(DATASET); use mnist or fashion_mnist (each has config/vqvae_<DATASET>.py))
+IMAGES      ?=
+ifneq ($(IMAGES),)
+# a folder of one's own pictures: a dataset named after the folder, imported into data/<name>/ (data/folder.py)
+DATASET     := $(shell echo '$(notdir $(abspath $(IMAGES)))' | tr 'A-Z' 'a-z' | sed -e 's/[^a-z0-9][^a-z0-9]*/_/g' \
+	-e 's/^_//' -e 's/_$$//')
+PRESET       = images
+IMPORT       = data/$(DATASET)/pictures.json
+DATASET_ARG  = --dataset=$(DATASET)
+else
+PRESET       = $(DATASET)
+endif
+ifeq ($(wildcard config/vqvae_$(PRESET).py),)
+$(error unknown DATASET=$(DATASET); use mnist or fashion_mnist (each has config/vqvae_<DATASET>.py), or IMAGES=folder)
 endif
 ifeq ($(filter $(TASKS),default all),)
 $(error unknown TASKS=$(TASKS); use default (read and draw) or all (every task))
 endif
 # how each dataset's runs read pictures by default, chosen on validation (docs/studies.md): MNIST through its
 # letters; Fashion-MNIST, and every task of one model, through the conv net
-DEFAULT_INPUT = $(if $(filter fashion_mnist,$(DATASET))$(filter all,$(TASKS)),cnn,letters)
+DEFAULT_INPUT = $(if $(filter fashion_mnist,$(DATASET))$(filter all,$(TASKS))$(IMAGES),cnn,letters)
 IMAGE_INPUT ?= $(DEFAULT_INPUT)
 ifeq ($(filter $(IMAGE_INPUT),letters patches cnn frozen),)
 $(error unknown IMAGE_INPUT=$(IMAGE_INPUT); use letters, patches, cnn or frozen)
 endif
 ALL          = $(if $(filter all,$(TASKS)),_all)
 RUN_NAME     = $(DATASET)$(ALL)_$(IMAGE_INPUT)
-VQVAE_CONFIG ?= config/vqvae_$(DATASET).py
-DATA_CONFIG  ?= config/prepare_$(DATASET)$(ALL).py
-TRAIN_CONFIG ?= config/train_$(RUN_NAME).py
-JUDGE_CONFIG ?= config/judge_$(DATASET).py
+VQVAE_CONFIG ?= config/vqvae_$(PRESET).py
+DATA_CONFIG  ?= config/prepare_$(PRESET)$(ALL).py
+TRAIN_CONFIG ?= config/train_$(PRESET)$(ALL)_$(IMAGE_INPUT).py
+JUDGE_CONFIG ?= config/judge_$(PRESET).py
 ifeq ($(wildcard $(firstword $(TRAIN_CONFIG))),)
 $(error no preset for DATASET=$(DATASET) TASKS=$(TASKS) IMAGE_INPUT=$(IMAGE_INPUT) ($(TRAIN_CONFIG)); the presets: \
 	$(patsubst config/train_%.py,%,$(wildcard config/train_*.py)))
@@ -55,7 +67,7 @@ empty :=
 space := $(empty) $(empty)
 comma := ,
 
-.PHONY: all vqvae data train judge eval serve bench test clean study paths FORCE
+.PHONY: all import vqvae data train judge eval serve bench test clean study paths FORCE
 all: vqvae data train judge eval
 
 $(VENV)/.installed: requirements.txt
@@ -64,8 +76,16 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 vqvae: $(VQVAE_DIR)/ckpt.pt
-$(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) $(call stage_force,vqvae)
-	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) --init_from=auto $(call stage_args,vqvae)
+$(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) $(IMPORT) $(call stage_force,vqvae)
+	$(PY) -m vqvae.train $(VQVAE_CONFIG) --out_dir=$(VQVAE_DIR) --init_from=auto $(DATASET_ARG) \
+		$(call stage_args,vqvae)
+
+# IMAGES: the folder's pictures decoded once into data/<name>/, as arrays every stage reads (data/folder.py)
+ifneq ($(IMAGES),)
+import: $(IMPORT)
+$(IMPORT): $(SETUP) $(wildcard $(IMAGES)/train $(IMAGES)/test) $(call stage_force,import)
+	$(PY) -m data.folder --images=$(IMAGES) --out_dir=data/$(DATASET) $(call stage_args,import)
+endif
 
 data: $(DATA_DIR)/meta.json
 $(DATA_DIR)/meta.json: $(VQVAE_DIR)/ckpt.pt $(DATA_CONFIG) $(wildcard data/records/*.py tasks/*.py) \
@@ -83,8 +103,8 @@ $(RUN_DIR)/run.json: $(DATA_DIR)/meta.json $(TRAIN_CONFIG) $(call stage_force,tr
 
 # the judge is trained once per dataset, apart from any VLM run, and reused by every evaluation
 judge: $(JUDGE)
-$(JUDGE): $(SETUP) $(JUDGE_CONFIG)
-	$(PY) -m eval.judge $(JUDGE_CONFIG) --out=$(JUDGE)
+$(JUDGE): $(SETUP) $(JUDGE_CONFIG) $(IMPORT)
+	$(PY) -m eval.judge $(JUDGE_CONFIG) --out=$(JUDGE) $(DATASET_ARG)
 
 eval: $(RUN_DIR)/eval/report.md
 $(RUN_DIR)/eval/report.md: $(RUN_DIR)/run.json $(JUDGE) $(wildcard eval/*.py tasks/*.py) $(call stage_force,eval)
@@ -119,4 +139,4 @@ test: $(SETUP)
 	$(PY) -m pytest -q -n auto --maxprocesses=4 tests
 
 clean:
-	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(RUN_DIR)_seed* $(dir $(JUDGE)) $(DATA_DIR)
+	rm -rf $(VQVAE_DIR) $(RUN_DIR) $(RUN_DIR)_seed* $(dir $(JUDGE)) $(DATA_DIR) $(dir $(IMPORT))

@@ -36,15 +36,16 @@ def tile(images, rows):
 def confusion_heatmap(cm, path):
     plt = _plt()
     cm = np.asarray(cm)
+    n = len(cm)
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.imshow(np.log1p(cm), cmap='Blues')
-    for t in range(10):
-        for p in range(10):
+    for t in range(n):
+        for p in range(n) if n <= 20 else ():  # past 20 labels the counts would not fit their cells
             if cm[t, p]:
                 ax.text(p, t, str(cm[t, p]), ha='center', va='center', fontsize=7,
                         color='white' if t == p else 'black')
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
+    ax.set_xticks(range(0, n, max(1, n // 20)))
+    ax.set_yticks(range(0, n, max(1, n // 20)))
     ax.set_xlabel('predicted')
     ax.set_ylabel('true')
     ax.set_title('test confusion matrix')
@@ -58,7 +59,7 @@ def token_histograms(codes, labels, num_codes, alphabet, path):
     plt = _plt()
     T = codes.shape[1]
     fig, axes = plt.subplots(2, 5, figsize=(15, 6), sharey=True)
-    for d, ax in enumerate(axes.flat):
+    for d, ax in enumerate(axes.flat):  # the first ten labels
         c = codes[labels == d]
         hist = np.stack([np.bincount(c[:, t], minlength=num_codes) for t in range(T)], 1) / max(1, len(c))
         ax.imshow(hist, aspect='auto', cmap='magma', vmin=0, vmax=1)
@@ -118,3 +119,18 @@ def plot_curves(curves, path, ylabel='validation accuracy'):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def fit(img, side):
+    """A PIL picture (any size and mode) as a dataset of one's own holds it: grey, the whole picture scaled to fit
+    side x side and centred on black, transparency on black too. uint8 (side, side)."""
+    from PIL import Image
+    if img.mode in ('RGBA', 'LA', 'P', 'PA'):
+        img = img.convert('RGBA')
+        img = Image.alpha_composite(Image.new('RGBA', img.size, (0, 0, 0, 255)), img)
+    grey = img.convert('L')
+    scale = side / max(grey.size)
+    size = (max(1, round(grey.size[0] * scale)), max(1, round(grey.size[1] * scale)))
+    canvas = Image.new('L', (side, side))
+    canvas.paste(grey.resize(size, Image.LANCZOS), ((side - size[0]) // 2, (side - size[1]) // 2))
+    return np.asarray(canvas, dtype=np.uint8)

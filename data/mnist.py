@@ -69,7 +69,8 @@ SPLITS = ('train', 'val', 'test')
 def source(dataset):
     """The Source of a dataset name, refusing an unknown one in one line."""
     if dataset not in DATASETS:
-        raise MNISTError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
+        raise MNISTError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}, or import a folder of your "
+                         "own pictures (make all IMAGES=path/to/folder)")
     return DATASETS[dataset]
 
 

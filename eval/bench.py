@@ -29,7 +29,7 @@ import torch
 from common.configurator import configure
 from common.files import write_json
 from common.runtime import pick_device, resources
-from data.mnist import load_split
+from data.pictures import load_split
 from nanogpt.batches import Batches, forward_backward
 from nanogpt.model import GPT, GPTConfig
 from nanogpt.vision import ImageEncoder

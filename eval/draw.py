@@ -52,6 +52,10 @@ def main():
         images, ok = vlm.decode(vlm.engine().draw([CAPTION_DRAW.prompt(caption)] * n, **sampling))
         what = repr(caption)
     else:
+        if not word and digit >= len(vlm.vocab['labels']):
+            raise SystemExit(f"error: --digit={digit}: {out_dir} has {len(vlm.vocab['labels'])} labels (0-"
+                             f"{len(vlm.vocab['labels']) - 1}); pass one of them, or --word= one of "
+                             f"{', '.join(vlm.vocab['labels'])}")
         label = vlm.vocab['labels'].index(word) if word else digit
         _, images, ok = vlm.draw(np.full(n, label), **sampling)
         what = vlm.vocab['labels'][label]

@@ -20,12 +20,12 @@ import torch.nn.functional as F
 from common.configurator import configure
 from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import pick_device, run_record
-from data.mnist import load_split, source_files
+from data.pictures import label_words, load_split, source_files
 
 JUDGE_CKPT = 'out/judge_mnist/ckpt.pt'  # one judge for every run: trained once by `make judge`
 # -----------------------------------------------------------------------------
 out = JUDGE_CKPT
-dataset = 'mnist'  # the images it reads: 'mnist' or 'fashion_mnist'
+dataset = 'mnist'  # the pictures it reads: mnist, fashion_mnist or an imported folder (data/pictures.py)
 epochs = 2  # enough for a judge of about 0.99 in about 80 s on 2 cores; the epoch with the better validation accuracy is kept
 device = 'auto'
 # -----------------------------------------------------------------------------
@@ -33,13 +33,13 @@ device = 'auto'
 
 class Judge(nn.Module):
 
-    def __init__(self):
+    def __init__(self, num_classes=10):
         super().__init__()
         self.conv = nn.Sequential(
             nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),   # 14x14
             nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),  # 7x7
             nn.Flatten(), nn.Linear(64 * 49, 128), nn.ReLU())
-        self.head = nn.Linear(128, 10)
+        self.head = nn.Linear(128, num_classes)
 
     def features(self, x):
         """images (B, 28, 28) uint8 or float in [0, 1] -> (B, 128)."""
@@ -61,7 +61,7 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='m
     g = torch.Generator().manual_seed(seed)
     x, y = (torch.from_numpy(a.copy()) for a in load_split('train', dataset))
     vx, vy = load_split('val', dataset)
-    model = Judge().to(device)
+    model = Judge(len(label_words(dataset))).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     steps = epochs * -(-len(x) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
@@ -85,7 +85,8 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='m
         print(f"judge epoch {epoch + 1}: val accuracy {acc:.4f} ({time.time() - t0:.0f}s)")
         if acc > best:  # early stopping: keep the epoch that reads validation best
             best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
-    atomic_save(dict(model=best_state, val_acc=best, epochs=epochs, seed=seed, dataset=dataset), path)
+    atomic_save(dict(model=best_state, val_acc=best, epochs=epochs, seed=seed, dataset=dataset,
+                     num_classes=len(label_words(dataset))), path)
     model.load_state_dict(best_state)
     return model.eval()
 
@@ -103,7 +104,7 @@ def load_judge(path=JUDGE_CKPT, device='cpu', train_if_missing=True, dataset='mn
     if ckpt.get('dataset', 'mnist') != dataset:
         raise SystemExit(f"error: {path} judges {ckpt.get('dataset', 'mnist')} images, not {dataset}; pass the judge "
                          f"of {dataset} (`make judge DATASET={dataset}` writes it)")
-    model = Judge().to(device)
+    model = Judge(ckpt.get('num_classes', 10)).to(device)
     try:
         model.load_state_dict(ckpt['model'])
     except RuntimeError:

@@ -11,6 +11,8 @@ of mass. `eval.ask` and the page (eval/serve.py) read pictures through it, nothi
 """
 import numpy as np
 
+from common.pictures import fit
+
 MAX_PIXELS = 4096 * 4096  # a picture of one digit needs no more; larger ones are refused before decoding
 # the box each dataset's images were scaled to fit, keeping their aspect ratio, before being centred in 28x28 by
 # their centre of mass: MNIST's digits 20x20; Fashion-MNIST's items fill the whole 28x28
@@ -79,8 +81,11 @@ def mnist_style(ink, box=BOXES['mnist']):
 
 def load_digit(source, name=None, max_pixels=MAX_PIXELS, dataset='mnist'):
     """A 28x28 uint8 white-on-black digit, made the way MNIST's were, from a picture's path or file object;
-    or one clear error. The one preprocessing of pictures: `eval.ask` and the web page (eval/serve.py)."""
+    or one clear error. The one preprocessing of pictures: `eval.ask` and the web page (eval/serve.py). A dataset
+    of one's own (data/folder.py) takes the whole picture, fitted to 28x28 on black, as its import does."""
     name = name or source
+    if dataset not in BOXES:
+        return fit(open_picture(source, name, max_pixels), 28)
     ink = ink_of(open_picture(source, name, max_pixels), name)
     if ink.max() - ink.min() < 1:  # one flat colour, whichever: nothing drawn on it
         raise SystemExit(f"error: {name} shows no ink (one flat colour); draw or pass a digit")

@@ -19,7 +19,7 @@ from common.configurator import configure
 from common.files import writable_folder, write_json, write_text
 from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
-from data.mnist import load_split
+from data.pictures import load_split
 from eval.judge import JUDGE_CKPT, load_judge
 from eval.scores import frechet_distance, judge_features, judge_reads, real_floor, reconstruction_ceiling, \
     train_image_strings

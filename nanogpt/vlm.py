@@ -180,6 +180,9 @@ class VLM(nn.Module):
         """One picture per label index: codes (N, T), uint8 pictures (N, 28, 28) and which rows are well formed.
         sampling: Engine.draw's options (temperature, top_k, guidance, seed, ...)."""
         self.needs(DRAW)
+        if len(labels) and not 0 <= min(labels) <= max(labels) < len(self.vocab['labels']):
+            raise SystemExit(f"error: label indices {min(labels)}-{max(labels)} asked, and the run has "
+                             f"{len(self.vocab['labels'])} labels")
         codes = DRAW.generate(self.engine(), labels, **sampling)
         return (codes, *self.decode(codes))
 

@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.mnist import load_split
+from data.pictures import load_split
 from eval.picture import ink_of, load_digit
 from nanogpt.vlm import VLM
 

@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from common.configurator import configure
-from data.mnist import load_split
+from data.pictures import load_split
 from data.records.prepare import augment, encode_images
 from vqvae.model import load_vqvae
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.mnist import load_split
+from data.pictures import load_split
 from eval.judge import JUDGE_CKPT
 from eval.serve import load_app, make_server
 

@@ -7,7 +7,7 @@ import json
 
 from common.configurator import configure
 from common.runtime import pick_device
-from data.mnist import load_split
+from data.pictures import load_split
 from eval.judge import JUDGE_CKPT, load_judge
 from eval.scores import judge_features, reconstruction_ceiling
 from vqvae.model import load_vqvae

@@ -23,6 +23,9 @@ def share(x):
     return '-' if x is None else f"{x:.2%}"  # memorisation is not measured where train.txt is not at hand
 
 
+GRID_LABELS = 20  # the report's grids show a row for each of the first labels, this many at most
+
+
 class Draw(Task):
     name, key, weighted, draws = 'draw', 'generation', False, True
     question = ', image:'
@@ -85,17 +88,18 @@ class Draw(Task):
         atomic_write(os.path.join(ev.eval_dir, 'generated.npz'),
                      lambda f: np.savez(f, images=images['guided'], labels=labels))
         # a row per label: real pictures, the earliest trained snapshot and ckpt.pt, both drawn as in the guided row
-        real = np.concatenate([np.flatnonzero(ev.labels == d)[:10] for d in range(n)])
-        grids, titles = [tile(ev.pictures[real], 10)], [f'real {ev.split} pictures']
+        rows = min(n, GRID_LABELS)
+        real = np.concatenate([np.flatnonzero(ev.labels == d)[:10] for d in range(rows)])
+        grids, titles = [tile(ev.pictures[real], rows)], [f'real {ev.split} pictures']
         first = ev.first_snapshot()
         if first:
             it, engine = first
-            codes = self.generate(engine, np.repeat(np.arange(n), 10), temperature=c['temperature'],
+            codes = self.generate(engine, np.repeat(np.arange(rows), 10), temperature=c['temperature'],
                                   guidance=c['guidance'], seed=c['seed'])
-            grids.append(tile(ev.vlm.decode(codes)[0], 10))
+            grids.append(tile(ev.vlm.decode(codes)[0], rows))
             titles.append(f'iteration {it}')
-        idx = np.concatenate([np.flatnonzero(labels == d)[:10] for d in range(n)])
-        grids.append(tile(images['guided'][idx], 10))
+        idx = np.concatenate([np.flatnonzero(labels == d)[:10] for d in range(rows)])
+        grids.append(tile(images['guided'][idx], rows))
         titles.append(f"ckpt.pt (iteration {ev.iter_num})")
         side_by_side(grids, titles, os.path.join(ev.eval_dir, 'generated_first_last.png'))
         return res
@@ -128,7 +132,8 @@ class Draw(Task):
             f"{c['guidance']}](generated_first_last.png)", ""]
 
     def rows(self, r):
-        return [('draw', 'judged as asked, guided', f"{r['guided']['judge_accuracy']:.4f}", "0.10")]
+        return [('draw', 'judged as asked, guided', f"{r['guided']['judge_accuracy']:.4f}",
+                 f"{1 / len(r['t']['per_digit']):.2f}")]
 
 
 DRAW = Draw()

@@ -99,10 +99,15 @@ class Read(Task):
                 f"{names[x['true']]}->{names[x['pred']]} ({x['count']})" for x in r['top_confusions']), "",
             "| | |", "|---|---|",
             "| accuracy against iteration (95% CI band) | ![](accuracy_vs_iter.png) |",
-            "| confusion matrix | ![](confusion.png) |", "",
-            "Confusion matrix (rows: true label, columns: predicted; labels by index):", "",
-            "| | " + " | ".join(str(d) for d in range(len(names))) + " |", "|---" * (len(names) + 1) + "|",
-            *(f"| **{d}** | " + " | ".join(str(v) for v in row) + " |" for d, row in enumerate(r['confusion'])), ""]
+            "| confusion matrix | ![](confusion.png) |", "", *self.matrix(r['confusion'])]
+
+    def matrix(self, cm, most=20):
+        """The confusion matrix as a table, up to `most` labels (past that, results.json and confusion.png hold it)."""
+        if len(cm) > most:
+            return [f"The confusion matrix of {len(cm)} labels is in results.json and confusion.png.", ""]
+        return ["Confusion matrix (rows: true label, columns: predicted; labels by index):", "",
+                "| | " + " | ".join(str(d) for d in range(len(cm))) + " |", "|---" * (len(cm) + 1) + "|",
+                *(f"| **{d}** | " + " | ".join(str(v) for v in row) + " |" for d, row in enumerate(cm)), ""]
 
     def rows(self, r):
         return [('read', 'accuracy', f"{r['accuracy']:.4f}", f"{r['majority_baseline']:.4f} (commonest label)")]

@@ -153,7 +153,8 @@ def test_an_unknown_dataset_is_one_line(tmp_path):
     p = subprocess.run(['make', '-n', 'all', 'DATASET=cifar'], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode != 0 and 'unknown DATASET=cifar; use mnist or fashion_mnist' in p.stderr
     p = run('vqvae.train', '--dataset=cifar', '--max_iters=1', f'--out_dir={tmp_path}', check=False)
-    assert p.returncode == 1 and p.stderr.strip() == "error: unknown dataset 'cifar'; use one of mnist, fashion_mnist"
+    assert p.returncode == 1 and p.stderr.strip() == ("error: unknown dataset 'cifar'; use one of mnist, fashion_mnist, "
+                                                      "or import a folder of your own pictures (make all IMAGES=path/to/folder)")
 
 
 @pytest.fixture

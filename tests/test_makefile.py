@@ -163,7 +163,8 @@ def test_every_train_preset_is_a_full_valid_config_and_make_picks_it_for_its_kno
     presets = {os.path.basename(f)[len('train_'):-3] for f in os.listdir(os.path.join(ROOT, 'config'))
                if f.startswith('train_') and f.endswith('.py')}
     knob_runs = {run_name(*k): k for k in itertools.product(DATASETS, TASKS, INPUTS)}
-    assert presets - set(knob_runs) == {'mnist_blog'}  # every preset but the blog's is a knob combination's
+    folders = {f'images_{m}': m for m in INPUTS}  # IMAGES=folder's: one per input, named by make after the folder
+    assert presets - set(knob_runs) == {'mnist_blog', *folders}  # the rest, each a knob combination's
     assert {'mnist_letters', 'mnist_cnn', 'fashion_mnist_cnn', 'fashion_mnist_letters', 'mnist_all_cnn',
             'mnist_all_letters'} <= presets
     for name in sorted(presets):
@@ -173,6 +174,12 @@ def test_every_train_preset_is_a_full_valid_config_and_make_picks_it_for_its_kno
         assert config['warmup_iters'] < config['max_iters'] == config['lr_decay_iters'], name
         assert config['min_lr'] <= config['learning_rate'], name
         if name == 'mnist_blog':
+            continue
+        if name in folders:
+            assert config['image_input'] == folders[name] and config['dataset'] == 'images_vlm', name
+            where = paths('IMAGES=/pictures/Toy-Box', f'IMAGE_INPUT={folders[name]}')
+            assert where['TRAIN_CONFIG'] == f'config/train_{name}.py' and where['DATA_NAME'] == 'toy_box_vlm'
+            assert where['RUN_DIR'] == f'out/toy_box_{folders[name]}' and where['JUDGE'] == 'out/judge_toy_box/ckpt.pt'
             continue
         dataset, tasks, image_input = knob_runs[name]
         assert config['image_input'] == image_input, name
@@ -203,11 +210,14 @@ def test_every_tokenizer_data_and_judge_preset_resolves(kind):
         if kind == 'judge':  # its out_dir is an imported constant: its settings as the module holds them
             import eval.judge
             config = configure(dict(vars(eval.judge)), [os.path.join(ROOT, 'config', f)])
-            assert config['out'] == f'out/{f[:-3]}/ckpt.pt' and f == f"judge_{config['dataset']}.py", f
+            # a folder's judge (judge_images.py) is named and pointed at its dataset by make (IMAGES=)
+            assert config['out'] == f'out/{f[:-3]}/ckpt.pt' and f in (f"judge_{config['dataset']}.py",
+                                                                       'judge_images.py'), f
             continue
         config = resolve({'vqvae': 'vqvae/train.py', 'prepare': 'data/records/prepare.py'}[kind], f'config/{f}')
         if kind == 'vqvae':
-            assert config['out_dir'] == f'out/{f[:-3]}' and f[len('vqvae_'):-3].startswith(config['dataset']), f
+            assert config['out_dir'] == f'out/{f[:-3]}', f
+            assert f[len('vqvae_'):-3].startswith(config['dataset']) or f == 'vqvae_images.py', f
         else:
             assert config['tasks'] and config['labels'] in ('digits', 'words'), f
 

@@ -21,14 +21,14 @@ import torch.nn.functional as F
 from common.configurator import configure
 from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import StopSignal, pick_device, run_record
-from data.mnist import load_split, source_files
+from data.pictures import load_split, source_files
 from vqvae.model import VQVAE, VQVAEConfig
 
 # -----------------------------------------------------------------------------
 out_dir = 'out/vqvae_mnist'
 init_from = 'scratch'  # 'scratch', 'resume' (from last.pt), or 'auto' (resume an unfinished run, else scratch)
 force = False  # True: start from scratch even where a finished tokenizer (ckpt.pt) lies, replacing it
-dataset = 'mnist'  # the images it learns to write: 'mnist' or 'fashion_mnist' (data/mnist.py); the data follows it
+dataset = 'mnist'  # the pictures it learns to write: mnist, fashion_mnist or an imported folder (data/pictures.py)
 encoder = 'conv'
 tokens_per_image = 16
 num_codes = 26

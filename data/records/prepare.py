@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from common.configurator import configure
 from common.files import atomic_write, file_sha256, writable_folder, write_json
 from common.runtime import run_record
-from data.mnist import label_words, load_split, source_files
+from data.pictures import label_words, load_split, source_files
 from data.shakespeare import load_text, split_text, text_path
 from tasks import get_tasks
 from tasks.attributes import attributes_of, measure, tercile_cuts, to_levels
@@ -66,14 +66,20 @@ def label_strings(dataset, form):
     """The labels as written in records: 'digits' (0-9) or 'words' (the dataset's class names)."""
     if form not in LABEL_KEYS:
         raise SystemExit(f"error: labels={form!r}; use one of {', '.join(LABEL_KEYS)}")
-    return list(DIGITS) if form == 'digits' else label_words(dataset)
+    words = label_words(dataset)
+    if form == 'digits' and len(words) != len(DIGITS):
+        raise SystemExit(f"error: labels='digits' writes ten labels 0-9, and {dataset} has {len(words)}; use "
+                         "labels='words'")
+    return list(DIGITS) if form == 'digits' else words
 
 
 def build_meta(names, num_codes, tokens_per_image, *, dataset='mnist', labels='digits', text='', question_work=False):
     """The vocabulary and record length of a dataset holding these tasks' records (and `text`, mixed in)."""
     task_list = get_tasks(names)
     form = dict(labels=label_strings(dataset, labels), label_key=LABEL_KEYS[labels], label_words=label_words(dataset),
-                attributes=list(attributes_of(dataset)), dataset=dataset, question_work=question_work)
+                dataset=dataset, question_work=question_work)
+    if any('attributes' in t.meta_keys for t in task_list):  # captions say facts measured for this dataset only
+        form['attributes'] = list(attributes_of(dataset))
     alphabet = image_alphabet(num_codes)
     texts = [r for t in task_list
              for r in t.texts(dict(form, image_alphabet=alphabet, tokens_per_image=tokens_per_image))]

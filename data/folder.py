@@ -1,0 +1,229 @@
+"""The reader of a folder of one's own pictures, in ImageFolder's layout: train/<label>/*, and test/<label>/*.
+
+    python -m data.folder --images=path/to/shapes        # or `make all IMAGES=path/to/shapes`
+
+Imports the folder once into data/<name>/ (the folder's own name, lower case): every picture decoded
+one at a time and brought to the run's picture (grey, 28x28, the whole picture scaled to fit and
+centred on black: common/pictures.py's fit, as `eval.ask` and the page take a picture), written
+straight into uint8 arrays on disk, {train,val,test}_images.npy and {train,val,test}_labels.npy,
+then pictures.json (the labels, the source, the counts) last: memory stays bounded whatever the
+folder's size, and a progress line counts the pictures. Labels are the folder names, lower case, in
+sorted order. Without test/, a fixed, seeded tenth of each label of train/ is held out; validation
+is a tenth of the rest. Afterwards load_split(split, name) reads the arrays as data/mnist.py reads
+MNIST's (data/pictures.py says which reader a dataset has).
+
+Every problem names its file or folder in one line, before anything is written: a missing or empty
+folder, one label only, a label with no pictures or a name the records cannot hold, a file that is not
+a picture, a truncated one or a decompression bomb (skip_bad=True skips those and counts them). The
+same picture in train/ and test/ is a warning with the count.
+"""
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+
+if __name__ == '__main__' and not __package__:
+    raise SystemExit("error: run it as a module from the project root: python -m data.folder --images=...")
+
+import numpy as np
+
+from common.files import atomic_write, writable_folder
+from common.pictures import fit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
+LABEL = re.compile(r"[a-z0-9][a-z0-9 '/-]*")  # what a record can hold of a label: ASCII words, no ',' '.' ':' '#'
+MAX_PIXELS = 8192 * 8192  # a picture larger than this is refused before it is decoded (a decompression bomb)
+SIDE = 28  # the run's picture, side x side, as MNIST's: the tokenizer's and the encoders' grids are made for it
+SPLITS = ('train', 'val', 'test')
+
+
+class FolderError(SystemExit):
+    def __init__(self, msg):
+        super().__init__(f"error: {msg}")
+
+
+def dataset_name(path):
+    """The dataset name a folder gets: its own name, lower case, [a-z0-9_] (data/<name>/, out/<name>_...)."""
+    name = re.sub(r'[^a-z0-9]+', '_', os.path.basename(os.path.normpath(path)).lower()).strip('_')
+    if not name or name in ('mnist', 'fashion_mnist', 'records', 'folders'):  # names data/ holds already
+        raise FolderError(f"{path}: name the folder after its pictures (not {name or 'empty'!r}): its name names the "
+                          "dataset's folders")
+    return name
+
+
+def scan(root):
+    """{label: [files]} of a split's folder, sorted, checked: labels the records can hold, none empty."""
+    if not os.path.isdir(root):
+        raise FolderError(f"{root} not found; a folder of pictures holds train/<label>/ (and test/<label>/)")
+    found = {}
+    for label in sorted(os.listdir(root)):
+        folder = os.path.join(root, label)
+        if not os.path.isdir(folder):
+            continue
+        if not LABEL.fullmatch(label.lower()):
+            raise FolderError(f"{folder}: the label {label!r} holds characters a record cannot (use letters, digits, "
+                              "spaces, ' / and -; rename the folder)")
+        files = sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                       if f.lower().endswith(EXTENSIONS) and not f.startswith('.'))
+        if not files:
+            raise FolderError(f"{folder} holds no pictures ({', '.join(EXTENSIONS)}); add some or remove the folder")
+        found[label.lower()] = files
+    return found
+
+
+def to_picture(path, side, skip_bad):
+    """One file -> uint8 (side, side), grey: the whole picture scaled to fit, centred on black; None when skipped."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        img = Image.open(path)
+        if img.size[0] * img.size[1] > MAX_PIXELS:
+            raise ValueError(f"{img.size[0]}x{img.size[1]} pixels, over {MAX_PIXELS:,}")
+        img.load()
+        return fit(img, side)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        if skip_bad:
+            return None
+        raise FolderError(f"{path} is not a readable picture ({type(e).__name__}: {' '.join(str(e).split())[:60]}); "
+                          "remove it, or pass --skip_bad=True to skip such files and count them")
+
+
+def split_files(src, seed):
+    """(labels, {split: [(file, label index)]}): test/ when the folder has one, else a seeded tenth of train/;
+    validation a seeded tenth of the rest, drawn within each label so that every label is in every split."""
+    train = scan(os.path.join(src, 'train'))
+    has_test = os.path.isdir(os.path.join(src, 'test'))
+    test = scan(os.path.join(src, 'test')) if has_test else {}
+    labels = sorted(train)
+    if len(labels) < 2:
+        raise FolderError(f"{src}/train holds {len(labels)} label folder(s); reading needs two labels at least")
+    unknown = sorted(set(test) - set(train))
+    if unknown:
+        raise FolderError(f"{src}/test holds labels train/ has not: {unknown}; add their training pictures")
+    rng = np.random.default_rng(seed)
+    out = {s: [] for s in SPLITS}
+    for d, label in enumerate(labels):
+        files = list(train[label])
+        order = rng.permutation(len(files))
+        n_test = 0 if has_test else max(1, len(files) // 10)
+        held = [files[i] for i in order[:n_test]]
+        rest = [files[i] for i in order[n_test:]]
+        n_val = max(1, len(rest) // 10)
+        if len(rest) - n_val < 1:
+            raise FolderError(f"{src}/train/{label} holds {len(files)} picture(s): too few to train, validate and "
+                              "test on; add more")
+        out['val'] += [(f, d) for f in rest[:n_val]]
+        out['train'] += [(f, d) for f in rest[n_val:]]
+        out['test'] += [(f, d) for f in (test.get(label, []) if has_test else held)]
+    return labels, out
+
+
+def file_hash(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def import_folder(src, out_dir, side=SIDE, seed=1337, skip_bad=False, quiet=False):
+    """Every picture of a folder into out_dir's arrays, streamed; pictures.json last. Returns its content."""
+    labels, files = split_files(src, seed)
+    writable_folder(out_dir, '--out_dir')
+    os.makedirs(out_dir, exist_ok=True)
+    train_hashes = {file_hash(f) for f, _ in files['train'] + files['val']}
+    duplicates = sum(file_hash(f) in train_hashes for f, _ in files['test'])
+    if duplicates:
+        print(f"warning: {duplicates} picture(s) of {src}/test are also in train/ (the same bytes): the test "
+              "set is not all unseen", file=sys.stderr)
+    counts, skipped, t0 = {}, {}, time.time()
+    total, done = sum(len(v) for v in files.values()), 0
+    for split, items in files.items():
+        tmp = os.path.join(out_dir, f'{split}_stream.npy.tmp')  # written in place, one picture at a time
+        array = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(items), side, side))
+        kept = []
+        for path, d in items:
+            picture = to_picture(path, side, skip_bad)
+            if picture is not None:
+                array[len(kept)] = picture
+                kept.append(d)
+            done += 1
+            if not quiet and (done % 2000 == 0 or done == total):
+                print(f"\rpictures: {done:,} of {total:,} ({time.time() - t0:.0f} s)", end='', flush=True)
+        array.flush()
+        del array
+        n = len(kept)
+        if n == 0:
+            raise FolderError(f"{src}: no readable picture left for the {split} split")
+        trimmed = np.load(tmp, mmap_mode='r')[:n]
+        atomic_write(os.path.join(out_dir, f'{split}_images.npy'), lambda f: np.save(f, trimmed))
+        os.remove(tmp)
+        atomic_write(os.path.join(out_dir, f'{split}_labels.npy'), lambda f: np.save(f, np.array(kept, np.uint8)))
+        counts[split], skipped[split] = n, len(items) - n
+    if not quiet:
+        print()
+    info = dict(source=os.path.abspath(src), labels=labels, side=side, channels=1, seed=seed, counts=counts,
+                skipped=skipped, duplicates_in_test=duplicates)
+    atomic_write(os.path.join(out_dir, 'pictures.json'), lambda f: f.write(json.dumps(info, indent=1).encode()))
+    return info
+
+
+def folder_of(name):
+    return os.path.join(HERE, name)
+
+
+def read_info(name):
+    path = os.path.join(folder_of(name), 'pictures.json')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise FolderError(f"{path} not found: the folder dataset {name!r} was not imported; run "
+                          "`make all IMAGES=path/to/folder` (or python -m data.folder --images=...)")
+    except ValueError as e:
+        raise FolderError(f"{path} is corrupt ({e}); import the folder again")
+
+
+def is_folder_dataset(name):
+    return os.path.exists(os.path.join(folder_of(name), 'pictures.json'))
+
+
+def load_split(split, name):
+    """Pictures (N, side, side) uint8 and labels (N,) uint8 of an imported folder's 'train', 'val' or 'test'."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
+    read_info(name)
+    folder = folder_of(name)
+    try:
+        images = np.load(os.path.join(folder, f'{split}_images.npy'), mmap_mode='r')
+        labels = np.load(os.path.join(folder, f'{split}_labels.npy'))
+    except (OSError, ValueError) as e:
+        raise FolderError(f"{folder}: its {split} pictures are missing or damaged ({type(e).__name__}); import the "
+                          "folder again")
+    if len(images) != len(labels):
+        raise FolderError(f"{folder}: {len(images)} {split} pictures but {len(labels)} labels; import it again")
+    return np.asarray(images), labels
+
+
+# -----------------------------------------------------------------------------
+images = ''  # the folder: train/<label>/* and, if there is one, test/<label>/*
+out_dir = ''  # '' imports into data/<the folder's name>/
+skip_bad = False  # True: skip unreadable pictures, counted in pictures.json, instead of stopping at the first
+seed = 1337  # which tenth is held out (without test/) and which is validation
+# -----------------------------------------------------------------------------
+
+
+def main():
+    from common.configurator import configure
+    configure(globals())
+    if not images:
+        raise FolderError("pass the folder of pictures: python -m data.folder --images=path/to/folder")
+    if not os.path.isdir(images):
+        raise FolderError(f"{images} not found; pass a folder holding train/<label>/ (and test/<label>/)")
+    target = out_dir or folder_of(dataset_name(images))
+    info = import_folder(images, target, SIDE, seed, skip_bad)
+    print(f"{images}: {len(info['labels'])} labels, {info['counts']['train']:,} train / {info['counts']['val']:,} val "
+          f"/ {info['counts']['test']:,} test pictures of {SIDE}x{SIDE} -> {target}")
+
+
+if __name__ == '__main__':
+    main()
