@@ -1,8 +1,9 @@
 # mnist-vlm: `make all` runs every stage (vqvae -> data -> train -> judge -> eval), `make test` the suite.
 # Knobs: DATASET=mnist|fashion_mnist, or IMAGES=path/to/folder (one's own pictures: train/<label>/*, docs/
-# your_pictures.md), IMAGE_INPUT=letters|patches|cnn|frozen (how the GPT reads pictures), TASKS=default|all
-# (reading and drawing, or every task). Each knob's run has one complete preset, config/train_<dataset>[_all]_
-# <input>.py (config/train_images_<input>.py for a folder), and a run folder of its name, out/<dataset>[_all]_<input>.
+# your_pictures.md; SIDE=48 sets their side, else 28 for grey and 32 for colour), IMAGE_INPUT=letters|patches|cnn|
+# frozen (how the GPT reads pictures), TASKS=default|all (reading and drawing, or every task). Each knob's run has one
+# complete preset, config/train_<dataset>[_all]_<input>.py (config/train_images_<input>.py for a folder), and a run
+# folder of its name, out/<dataset>[_all]_<input>.
 # Each stage skips itself when its output is newer than its inputs; ARGS="--key=value ..." is passed to the stage
 # named on the command line and makes it run again. `make study NAME=seeds` runs a study of sweeps/.
 PYTHON      ?= python3
@@ -12,6 +13,7 @@ SETUP       ?= $(VENV)/.installed
 DATASET     ?= mnist
 TASKS       ?= default
 IMAGES      ?=
+SIDE        ?=
 ifneq ($(IMAGES),)
 # a folder of one's own pictures: a dataset named after the folder, imported into data/<name>/ (data/folder.py)
 DATASET     := $(shell echo '$(notdir $(abspath $(IMAGES)))' | tr 'A-Z' 'a-z' | sed -e 's/[^a-z0-9][^a-z0-9]*/_/g' \
@@ -84,7 +86,8 @@ $(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) $(IMPORT) $(call stage_force,vqva
 ifneq ($(IMAGES),)
 import: $(IMPORT)
 $(IMPORT): $(SETUP) $(wildcard $(IMAGES)/train $(IMAGES)/test) $(call stage_force,import)
-	$(PY) -m data.folder --images=$(IMAGES) --out_dir=data/$(DATASET) $(call stage_args,import)
+	$(PY) -m data.folder --images=$(IMAGES) --out_dir=data/$(DATASET) $(if $(SIDE),--side=$(SIDE)) \
+		$(call stage_args,import)
 endif
 
 data: $(DATA_DIR)/meta.json

@@ -34,7 +34,9 @@ RANGES = {
     'code_dim': between(1, 1024, 'a code vector wider than this only costs memory'),
     # the image letters run from U+0100 to U+02C1 and no further: 450 is every letter there is
     'num_codes': between(2, 450, 'the Unicode letters after U+0100 that write image codes'),
-    'tokens_per_image': between(1, 784, 'one letter per pixel of a 28x28 picture at most'),
+    'tokens_per_image': between(0, 4096, "one letter per pixel of a 64x64 picture at most (0: the side's finest grid)"),
+    'side': between(0, 64, "a picture's side (0: the dataset's default); past 64 a CPU run is hours"),
+    'channels': between(0, 3, '1 grey, 3 colour (0: as the pictures are)'),
     'encoder_width': between(1, 1024, 'a conv encoder wider than this only costs memory'),
     # batches and schedules
     'batch_size': between(1, 65536, 'larger batches exhaust memory'),

@@ -1,4 +1,5 @@
-"""Pictures of digits and of scores: plain matplotlib figures written as PNG (white digits on black, as MNIST)."""
+"""Pictures of digits and of scores: plain matplotlib figures written as PNG (white digits on black, as MNIST; a
+dataset's colour pictures in colour)."""
 import os
 
 import numpy as np
@@ -16,7 +17,7 @@ def side_by_side(grids, titles, path):
     plt = _plt()
     fig, axes = plt.subplots(1, len(grids), figsize=(4 * len(grids), 4.3))
     for ax, grid, title in zip(np.atleast_1d(axes), grids, titles):
-        ax.imshow(grid, cmap='gray', vmin=0, vmax=255)
+        ax.imshow(grid, cmap='gray', vmin=0, vmax=255)  # a colour grid (H, W, 3) is shown as it is
         ax.set_title(title)
         ax.axis('off')
     fig.tight_layout()
@@ -25,11 +26,14 @@ def side_by_side(grids, titles, path):
 
 
 def tile(images, rows):
+    """Pictures (N, S, S) or (N, S, S, 3) in `rows` rows, a black pixel of border around each."""
+    images = np.asarray(images)
     cols = -(-len(images) // rows)
-    grid = np.zeros((rows * 30, cols * 30), dtype=np.uint8)
+    s = images.shape[1] + 2
+    grid = np.zeros((rows * s, cols * s, *images.shape[3:]), dtype=np.uint8)
     for i, img in enumerate(images):
         r, c = divmod(i, cols)
-        grid[r * 30 + 1:r * 30 + 29, c * 30 + 1:c * 30 + 29] = img
+        grid[r * s + 1:r * s + s - 1, c * s + 1:c * s + s - 1] = img
     return grid
 
 
@@ -80,7 +84,7 @@ def save_grid(images, rows, path, scale=2):
     """Tile images into `rows` rows and write a PNG (white digits on black, as MNIST)."""
     plt = _plt()
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    grid = np.kron(tile(images, rows), np.ones((scale, scale), dtype=np.uint8))
+    grid = tile(images, rows).repeat(scale, 0).repeat(scale, 1)
     plt.imsave(path, grid, cmap='gray', vmin=0, vmax=255)
 
 
@@ -121,16 +125,17 @@ def plot_curves(curves, path, ylabel='validation accuracy'):
     plt.close(fig)
 
 
-def fit(img, side):
-    """A PIL picture (any size and mode) as a dataset of one's own holds it: grey, the whole picture scaled to fit
-    side x side and centred on black, transparency on black too. uint8 (side, side)."""
+def fit(img, side, colour=False):
+    """A PIL picture (any size and mode) as a dataset of one's own holds it: grey (or RGB where colour), the whole
+    picture scaled to fit side x side and centred on black, transparency on black too. uint8 (side, side[, 3])."""
     from PIL import Image
     if img.mode in ('RGBA', 'LA', 'P', 'PA'):
         img = img.convert('RGBA')
         img = Image.alpha_composite(Image.new('RGBA', img.size, (0, 0, 0, 255)), img)
-    grey = img.convert('L')
-    scale = side / max(grey.size)
-    size = (max(1, round(grey.size[0] * scale)), max(1, round(grey.size[1] * scale)))
-    canvas = Image.new('L', (side, side))
-    canvas.paste(grey.resize(size, Image.LANCZOS), ((side - size[0]) // 2, (side - size[1]) // 2))
+    mode = 'RGB' if colour else 'L'
+    img = img.convert(mode)
+    scale = side / max(img.size)
+    size = (max(1, round(img.size[0] * scale)), max(1, round(img.size[1] * scale)))
+    canvas = Image.new(mode, (side, side))
+    canvas.paste(img.resize(size, Image.LANCZOS), ((side - size[0]) // 2, (side - size[1]) // 2))
     return np.asarray(canvas, dtype=np.uint8)

@@ -3,11 +3,16 @@
     python -m data.folder --images=path/to/shapes        # or `make all IMAGES=path/to/shapes`
 
 Imports the folder once into data/<name>/ (the folder's own name, lower case): every picture decoded
-one at a time and brought to the run's picture (grey, 28x28, the whole picture scaled to fit and
+one at a time and brought to the run's picture (the whole picture scaled to fit side x side and
 centred on black: common/pictures.py's fit, as `eval.ask` and the page take a picture), written
 straight into uint8 arrays on disk, {train,val,test}_images.npy and {train,val,test}_labels.npy,
 then pictures.json (the labels, the source, the counts) last: memory stays bounded whatever the
-folder's size, and a progress line counts the pictures. Labels are the folder names, lower case, in
+folder's size, and a progress line counts the pictures.
+
+Colour is kept where the pictures have it: a folder is imported as RGB (N, side, side, 3) when a
+sample of its pictures of a colour mode (RGB, RGBA, palette, ...) holds colour, else grey (N, side,
+side); channels=1 or 3 says it instead. The side is 28 for grey (MNIST's) and 32 for colour
+(CIFAR's), or what side= says: any multiple of 4 from 16 to 64 (the tokenizer's grids halve it). Labels are the folder names, lower case, in
 sorted order. Without test/, a fixed, seeded tenth of each label of train/ is held out; validation
 is a tenth of the rest. Afterwards load_split(split, name) reads the arrays as data/mnist.py reads
 MNIST's (data/pictures.py says which reader a dataset has).
@@ -36,7 +41,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
 LABEL = re.compile(r"[a-z0-9][a-z0-9 '/-]*")  # what a record can hold of a label: ASCII words, no ',' '.' ':' '#'
 MAX_PIXELS = 8192 * 8192  # a picture larger than this is refused before it is decoded (a decompression bomb)
-SIDE = 28  # the run's picture, side x side, as MNIST's: the tokenizer's and the encoders' grids are made for it
+SIDES = {1: 28, 3: 32}  # the run's picture, side x side, by channels: MNIST's for grey, CIFAR's for colour
+COLOUR_MODES = ('RGB', 'RGBA', 'RGBX', 'P', 'PA', 'CMYK', 'YCbCr', 'LAB', 'HSV')  # modes that can hold colour
+SAMPLE = 400  # pictures of colour modes decoded to decide whether a folder is in colour
 SPLITS = ('train', 'val', 'test')
 
 
@@ -74,20 +81,51 @@ def scan(root):
     return found
 
 
-def to_picture(path, side, skip_bad):
-    """One file -> uint8 (side, side), grey: the whole picture scaled to fit, centred on black; None when skipped."""
+def open_picture(path, skip_bad, decode=True):
+    """The PIL picture of a file (decoded, or its header only), checked; None when it is bad and skipped."""
     from PIL import Image, UnidentifiedImageError
     try:
         img = Image.open(path)
         if img.size[0] * img.size[1] > MAX_PIXELS:
             raise ValueError(f"{img.size[0]}x{img.size[1]} pixels, over {MAX_PIXELS:,}")
-        img.load()
-        return fit(img, side)
+        if decode:
+            img.load()
+        return img
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         if skip_bad:
             return None
         raise FolderError(f"{path} is not a readable picture ({type(e).__name__}: {' '.join(str(e).split())[:60]}); "
                           "remove it, or pass --skip_bad=True to skip such files and count them")
+
+
+def to_picture(path, side, skip_bad, colour=False):
+    """One file -> uint8 (side, side), or (side, side, 3) in colour: the whole picture scaled to fit, centred on
+    black; None when skipped."""
+    img = open_picture(path, skip_bad)
+    return None if img is None else fit(img, side, colour)
+
+
+def has_colour(img):
+    """Whether a decoded picture holds colour: channels that differ by more than a JPEG's noise, in 1% of it."""
+    rgb = np.asarray(img.convert('RGB'), dtype=np.int16)
+    spread = rgb.max(2) - rgb.min(2)
+    return float((spread > 24).mean()) > 0.01
+
+
+def colour_of(files, skip_bad):
+    """Every file's header read (a file that is not a picture, or a bomb, is refused before anything is written);
+    True when the folder is in colour: one of a sample of its pictures of colour modes holds colour."""
+    candidates = []
+    for path in files:
+        img = open_picture(path, skip_bad, decode=False)
+        if img is not None and img.mode in COLOUR_MODES:
+            candidates.append(path)
+    step = max(1, len(candidates) // SAMPLE)
+    for path in candidates[::step]:
+        img = open_picture(path, True)
+        if img is not None and has_colour(img):
+            return True
+    return False
 
 
 def split_files(src, seed):
@@ -125,10 +163,18 @@ def file_hash(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def import_folder(src, out_dir, side=SIDE, seed=1337, skip_bad=False, quiet=False):
-    """Every picture of a folder into out_dir's arrays, streamed; pictures.json last. Returns its content."""
+def import_folder(src, out_dir, side=0, seed=1337, skip_bad=False, quiet=False, channels=0):
+    """Every picture of a folder into out_dir's arrays, streamed; pictures.json last. Returns its content.
+    side 0: 28 grey, 32 colour; channels 0: colour where the pictures have it (1 grey, 3 colour)."""
+    if channels not in (0, 1, 3):
+        raise FolderError(f"channels={channels!r}: use 0 (colour where the pictures have it), 1 (grey) or 3 (colour)")
+    if side and not (16 <= side <= 64 and side % 4 == 0):
+        raise FolderError(f"side={side!r}: use a multiple of 4 from 16 to 64 (0: 28 for grey, 32 for colour)")
     labels, files = split_files(src, seed)
     writable_folder(out_dir, '--out_dir')
+    coloured = colour_of([f for items in files.values() for f, _ in items], skip_bad)  # every header checked
+    channels = channels or (3 if coloured else 1)
+    side = side or SIDES[channels]
     os.makedirs(out_dir, exist_ok=True)
     train_hashes = {file_hash(f) for f, _ in files['train'] + files['val']}
     duplicates = sum(file_hash(f) in train_hashes for f, _ in files['test'])
@@ -139,10 +185,11 @@ def import_folder(src, out_dir, side=SIDE, seed=1337, skip_bad=False, quiet=Fals
     total, done = sum(len(v) for v in files.values()), 0
     for split, items in files.items():
         tmp = os.path.join(out_dir, f'{split}_stream.npy.tmp')  # written in place, one picture at a time
-        array = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=(len(items), side, side))
+        shape = (len(items), side, side) if channels == 1 else (len(items), side, side, channels)
+        array = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
         kept = []
         for path, d in items:
-            picture = to_picture(path, side, skip_bad)
+            picture = to_picture(path, side, skip_bad, colour=channels == 3)
             if picture is not None:
                 array[len(kept)] = picture
                 kept.append(d)
@@ -161,7 +208,7 @@ def import_folder(src, out_dir, side=SIDE, seed=1337, skip_bad=False, quiet=Fals
         counts[split], skipped[split] = n, len(items) - n
     if not quiet:
         print()
-    info = dict(source=os.path.abspath(src), labels=labels, side=side, channels=1, seed=seed, counts=counts,
+    info = dict(source=os.path.abspath(src), labels=labels, side=side, channels=channels, seed=seed, counts=counts,
                 skipped=skipped, duplicates_in_test=duplicates)
     atomic_write(os.path.join(out_dir, 'pictures.json'), lambda f: f.write(json.dumps(info, indent=1).encode()))
     return info
@@ -188,7 +235,8 @@ def is_folder_dataset(name):
 
 
 def load_split(split, name):
-    """Pictures (N, side, side) uint8 and labels (N,) uint8 of an imported folder's 'train', 'val' or 'test'."""
+    """Pictures (N, side, side) uint8, (N, side, side, 3) in colour, and labels (N,) uint8 of an imported folder's
+    'train', 'val' or 'test'."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
     read_info(name)
@@ -209,6 +257,8 @@ images = ''  # the folder: train/<label>/* and, if there is one, test/<label>/*
 out_dir = ''  # '' imports into data/<the folder's name>/
 skip_bad = False  # True: skip unreadable pictures, counted in pictures.json, instead of stopping at the first
 seed = 1337  # which tenth is held out (without test/) and which is validation
+side = 0  # the run's pictures are side x side: 0 is 28 for grey and 32 for colour; a multiple of 4 up to 64
+channels = 0  # 0: colour (3) where the pictures have colour, else grey (1); 1 or 3 say which
 # -----------------------------------------------------------------------------
 
 
@@ -220,9 +270,10 @@ def main():
     if not os.path.isdir(images):
         raise FolderError(f"{images} not found; pass a folder holding train/<label>/ (and test/<label>/)")
     target = out_dir or folder_of(dataset_name(images))
-    info = import_folder(images, target, SIDE, seed, skip_bad)
+    info = import_folder(images, target, side, seed, skip_bad, channels=channels)
     print(f"{images}: {len(info['labels'])} labels, {info['counts']['train']:,} train / {info['counts']['val']:,} val "
-          f"/ {info['counts']['test']:,} test pictures of {SIDE}x{SIDE} -> {target}")
+          f"/ {info['counts']['test']:,} test pictures of {info['side']}x{info['side']} "
+          f"{'RGB' if info['channels'] == 3 else 'grey'} -> {target}")
 
 
 if __name__ == '__main__':

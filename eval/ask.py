@@ -42,9 +42,10 @@ def main():
     if task == 'question' and not question.strip():
         raise SystemExit("error: --task=question needs the question: --question='is it even?'")
     vlm = VLM.from_pretrained(out_dir, device=pick_device(device))
-    digit = load_digit(image, dataset=vlm.vocab['dataset'])
+    shape = vlm.tokenizer.picture_shape
+    digit = load_digit(image, dataset=vlm.vocab['dataset'], shape=shape)
     if question.strip():
-        pictures = [digit] + ([load_digit(image2, dataset=vlm.vocab['dataset'])] if image2 else [])
+        pictures = [digit] + ([load_digit(image2, dataset=vlm.vocab['dataset'], shape=shape)] if image2 else [])
         said = vlm.ask(pictures, question)
     elif task == 'caption':
         said = vlm.caption([digit])[0]

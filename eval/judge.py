@@ -21,6 +21,7 @@ from common.configurator import configure
 from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import pick_device, run_record
 from data.pictures import label_words, load_split, source_files
+from vqvae.model import channels_first
 
 JUDGE_CKPT = 'out/judge_mnist/ckpt.pt'  # one judge for every run: trained once by `make judge`
 # -----------------------------------------------------------------------------
@@ -33,18 +34,19 @@ device = 'auto'
 
 class Judge(nn.Module):
 
-    def __init__(self, num_classes=10):
+    def __init__(self, num_classes=10, side=28, channels=1):
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),   # 14x14
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),  # 7x7
-            nn.Flatten(), nn.Linear(64 * 49, 128), nn.ReLU())
+            nn.Conv2d(channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),  # 14x14
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),        # 7x7
+            nn.Flatten(), nn.Linear(64 * (side // 4) ** 2, 128), nn.ReLU())
         self.head = nn.Linear(128, num_classes)
+        self.args = dict(num_classes=num_classes, side=side, channels=channels)
 
     def features(self, x):
-        """images (B, 28, 28) uint8 or float in [0, 1] -> (B, 128)."""
+        """images (B, S, S[, 3]) uint8 or float in [0, 1] -> (B, 128)."""
         x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-        return self.conv(x[:, None])
+        return self.conv(channels_first(x))
 
     def forward(self, x):
         return self.head(self.features(x))
@@ -61,7 +63,8 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='m
     g = torch.Generator().manual_seed(seed)
     x, y = (torch.from_numpy(a.copy()) for a in load_split('train', dataset))
     vx, vy = load_split('val', dataset)
-    model = Judge(len(label_words(dataset))).to(device)
+    shape = x.shape[1:]  # the dataset's pictures: (S, S) grey or (S, S, 3) colour
+    model = Judge(len(label_words(dataset)), shape[0], shape[2] if len(shape) == 3 else 1).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     steps = epochs * -(-len(x) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
@@ -74,7 +77,7 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='m
             xb = x[idx].float() / 255
             # one-pixel shifts make the judge robust to the small offsets of generated digits
             xb = torch.roll(xb, shifts=(int(torch.randint(-1, 2, (1,), generator=g)),
-                                        int(torch.randint(-1, 2, (1,), generator=g))), dims=(1, 2))
+                                        int(torch.randint(-1, 2, (1,), generator=g))), dims=(1, 2))  # rows, columns
             loss = F.cross_entropy(model(xb.to(device)), y[idx].long().to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -85,8 +88,7 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='m
         print(f"judge epoch {epoch + 1}: val accuracy {acc:.4f} ({time.time() - t0:.0f}s)")
         if acc > best:  # early stopping: keep the epoch that reads validation best
             best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
-    atomic_save(dict(model=best_state, val_acc=best, epochs=epochs, seed=seed, dataset=dataset,
-                     num_classes=len(label_words(dataset))), path)
+    atomic_save(dict(model=best_state, val_acc=best, epochs=epochs, seed=seed, dataset=dataset, **model.args), path)
     model.load_state_dict(best_state)
     return model.eval()
 
@@ -104,7 +106,7 @@ def load_judge(path=JUDGE_CKPT, device='cpu', train_if_missing=True, dataset='mn
     if ckpt.get('dataset', 'mnist') != dataset:
         raise SystemExit(f"error: {path} judges {ckpt.get('dataset', 'mnist')} images, not {dataset}; pass the judge "
                          f"of {dataset} (`make judge DATASET={dataset}` writes it)")
-    model = Judge(ckpt.get('num_classes', 10)).to(device)
+    model = Judge(ckpt.get('num_classes', 10), ckpt.get('side', 28), ckpt.get('channels', 1)).to(device)
     try:
         model.load_state_dict(ckpt['model'])
     except RuntimeError:

@@ -1,4 +1,4 @@
-"""The reader of one picture a person gives: a file or an upload made into a 28x28 picture of the dataset.
+"""The reader of one picture a person gives: a file or an upload made into a picture of the dataset.
 
     digit = load_digit('seven.png')                      # uint8 (28, 28), white on black, as MNIST's
     item = load_digit(f, 'the upload', dataset='fashion_mnist')
@@ -79,13 +79,14 @@ def mnist_style(ink, box=BOXES['mnist']):
     return np.round(out * (255 / max(1e-9, out.max()))).astype(np.uint8)
 
 
-def load_digit(source, name=None, max_pixels=MAX_PIXELS, dataset='mnist'):
+def load_digit(source, name=None, max_pixels=MAX_PIXELS, dataset='mnist', shape=(28, 28)):
     """A 28x28 uint8 white-on-black digit, made the way MNIST's were, from a picture's path or file object;
     or one clear error. The one preprocessing of pictures: `eval.ask` and the web page (eval/serve.py). A dataset
-    of one's own (data/folder.py) takes the whole picture, fitted to 28x28 on black, as its import does."""
+    of one's own (data/folder.py) takes the whole picture, fitted on black to its pictures' shape (the run's
+    tokenizer's: (S, S) grey or (S, S, 3) colour), as its import does."""
     name = name or source
     if dataset not in BOXES:
-        return fit(open_picture(source, name, max_pixels), 28)
+        return fit(open_picture(source, name, max_pixels), shape[0], colour=len(shape) == 3)
     ink = ink_of(open_picture(source, name, max_pixels), name)
     if ink.max() - ink.min() < 1:  # one flat colour, whichever: nothing drawn on it
         raise SystemExit(f"error: {name} shows no ink (one flat colour); draw or pass a digit")

@@ -10,7 +10,7 @@ JSON endpoints, on the standard library's ThreadingHTTPServer, bound to 127.0.0.
     GET  /api/run          the report's headline numbers (out_dir/eval/results.json), its figures' names
     GET  /figures/<name>   one of the report's PNGs, by a fixed list of names: no path from a request
                            ever reaches the file system
-    POST /api/read         {"image": a PNG or JPEG as base64 or a data: URL} -> the 28x28 digit made from it
+    POST /api/read         {"image": a PNG or JPEG as base64 or a data: URL} -> the picture made from it
                            (eval/picture.py's load_digit, as `eval.ask` reads files), its letters and their
                            reconstruction, the answer, each label's probability, and the greedy free answer
     POST /api/draw         {"label": 7 or "seven", "temperature": 1.0, "guidance": 1.0, "n": 16, "seed": 1}
@@ -111,12 +111,14 @@ class App:
         m = self.vlm.vocab
         return dict(run=self.out_dir, dataset=m['dataset'], labels=m['labels'], label_key=m['label_key'],
                     image_input=self.vlm.image_input, tasks=m['tasks'], guidance=GUIDANCE, max_draw=MAX_DRAW,
-                    ranges=RANGES, max_body=MAX_BODY, max_pixels=MAX_PIXELS)
+                    ranges=RANGES, max_body=MAX_BODY, max_pixels=MAX_PIXELS,
+                    side=self.vlm.tokenizer.config.side, channels=self.vlm.tokenizer.config.channels)
 
     def digit(self, body, key='image'):
         try:
             return load_digit(io.BytesIO(picture_bytes(body, key)), 'the picture' if key == 'image' else
-                              'the second picture', MAX_PIXELS, self.vlm.vocab['dataset'])
+                              'the second picture', MAX_PIXELS, self.vlm.vocab['dataset'],
+                              self.vlm.tokenizer.picture_shape)
         except SystemExit as e:  # load_digit's one-line refusals are the client's to fix
             raise BadRequest(str(e).removeprefix('error: '))
 

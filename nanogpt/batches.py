@@ -25,11 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nanogpt.vision import pixel_draws, shift_images
+from nanogpt.vision import flip_images, pixel_draws, shift_images
 from tasks import get_tasks
 from tasks.base import IMAGE_PREFIX
 from tasks.text import TEXT, load_text_ids
 from tasks.vocab import encode, image_token_id
+from vqvae.model import per_row
 
 GAP = len(', ' + IMAGE_PREFIX)  # from the end of a picture's letters to the next picture's: 'image:<L>, image:<L>, ...'
 
@@ -71,7 +72,7 @@ def load_layout(data_dir, split, n_records, n_tasks=None, seq_len=None):
 
 
 def load_pictures(data_dir, split, meta):
-    """The codes (N, T), labels (N,) and pixels (N, 28, 28) of a split's real pictures ({split}.npz), checked
+    """The codes (N, T), labels (N,) and pixels (N, S, S[, 3]) of a split's real pictures ({split}.npz), checked
     against the vocabulary: one line for a missing, garbled or mismatched file."""
     path = os.path.join(data_dir, f'{split}.npz')
     fix = 'rebuild it with `make data`'
@@ -83,10 +84,10 @@ def load_pictures(data_dir, split, meta):
     except (OSError, ValueError, KeyError, EOFError) as e:
         raise SystemExit(f"error: {path} is not a readable set of pictures ({type(e).__name__}); {fix}")
     n, T = len(labels), meta['tokens_per_image']
-    if (labels.ndim != 1 or codes.shape != (n, T) or images.shape != (n, 28, 28) or not n
+    if (labels.ndim != 1 or codes.shape != (n, T) or images.shape[:1] != (n,) or images.ndim not in (3, 4) or not n
             or codes.max() >= meta['num_codes'] or labels.max() >= len(meta['labels'])):
         raise SystemExit(f"error: {path} holds codes {codes.shape}, labels {labels.shape} and pictures "
-                         f"{images.shape}, not N x {T} codes of {meta['num_codes']}, N labels and N 28x28 pictures; "
+                         f"{images.shape}, not N x {T} codes of {meta['num_codes']}, N labels and N pictures; "
                          f"{fix}")
     return codes, labels, images
 
@@ -250,7 +251,7 @@ class Batches:
                 raise SystemExit(f"error: image_input={image_input!r} reads the pictures of records that show them, "
                                  f"and {data_dir} holds none; train it with image_input='letters'")
             for s in splits:
-                held = self.pictures[s].shape[1] if self.pictures[s].ndim == 4 else 1
+                held = per_row(self.pictures[s][:1]).shape[1]
                 if int(self.shown[s].max()) > held:
                     raise SystemExit(f"error: {data_dir} holds records of two pictures but one picture per record "
                                      "(older data); rebuild it with `make data`")
@@ -284,11 +285,11 @@ class Batches:
             keep, shifts, flips = draws if draws is not None else (None, None, None)
             rows = self.shown[split][ix] * (1 if keep is None else keep)
             pics = torch.from_numpy(self.pictures[split][ix.numpy()])
-            pics = pics[:, None] if pics.dim() == 3 else pics
+            pics = per_row(pics)
             if shifts is not None:
                 pics = shift_images(pics.flatten(0, 1), shifts.repeat_interleave(pics.shape[1], 0)).view(pics.shape)
             if flips is not None and flips.any():
-                pics = torch.where(flips[:, None, None, None], pics.flip(-1), pics)
+                pics = flip_images(pics, flips)
             rec, tgt, ans = self.seen[split]
             on = rows[:, None] > 0
             x, y, w = torch.where(on, rec[ix, :-1], x), torch.where(on, tgt[ix], y), torch.where(on, ans[ix], w)

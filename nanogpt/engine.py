@@ -6,7 +6,7 @@
     engine.draw(['number:7, image:'], temperature=1.0, guidance=1.0, seed=0)   # image codes (N, T)
 
 Prompts are text; `images`, for a model that reads pixels, are the pictures their placeholders stand
-for: (N, P, 28, 28) uint8 for prompts of P pictures each (or (N, 28, 28) for one). Tasks (tasks/*.py)
+for: (N, P, S, S[, 3]) uint8 for prompts of P pictures each (or (N, S, S[, 3]) for one). Tasks (tasks/*.py)
 and the commands ask here; nothing else calls the model.
 """
 import numpy as np
@@ -14,6 +14,7 @@ import torch
 
 from tasks.base import IMAGE_PREFIX
 from tasks.vocab import decode, encode, image_ids
+from vqvae.model import per_row
 
 GUIDANCE = 1.0  # classifier-free guidance weight of drawing: the one default of every script that draws
 
@@ -39,7 +40,7 @@ class Engine:
         if images is None:
             return {}
         pics = torch.as_tensor(np.asarray(images)[np.asarray(rows)])  # a copy: splits are loaded read-only
-        return dict(images=(pics[:, None] if pics.dim() == 3 else pics).to(self.device))
+        return dict(images=per_row(pics).to(self.device))
 
     @torch.no_grad()
     def score(self, prompts, answers, images=None, batch_size=2000):

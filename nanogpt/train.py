@@ -191,7 +191,8 @@ def encoder_for(args):
         return None
     if image_input == 'frozen':
         return ImageEncoder.from_vqvae(tokenizer, args['n_embd'], image_vectors)
-    return ImageEncoder(image_input, args['n_embd'], meta['tokens_per_image'], encoder_width, vectors=image_vectors)
+    return ImageEncoder(image_input, args['n_embd'], meta['tokens_per_image'], encoder_width, vectors=image_vectors,
+                        side=tokenizer.config.side, channels=tokenizer.config.channels)
 
 
 if init_from == 'scratch':

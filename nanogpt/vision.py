@@ -6,7 +6,7 @@
 (read, caption and question records, a two-picture question's both; drawing records write theirs as
 letters):
     letters  the tokenizer's letters, as text (nanoGPT unchanged: the default)
-    patches  the 28x28 picture cut into a grid of patches, each projected by one linear layer (Fuyu)
+    patches  the picture cut into a grid of patches, each projected by one linear layer (Fuyu)
     cnn      a small conv net trained with the GPT from scratch, projected by a 1x1 convolution
     frozen   the tokenizer's encoder (trained on pixels alone, without labels, like the pretrained encoders of
              the big VLMs), frozen; its last hidden features through a trainable two-layer MLP projector
@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vqvae.model import VQVAE, VQVAEConfig
+from vqvae.model import VQVAE, VQVAEConfig, channels_first, grids, picture_dims, shape_words
 
 IMAGE_INPUTS = ('letters', 'patches', 'cnn', 'frozen')
 
@@ -35,29 +35,34 @@ def check_image_input(name):
 
 
 class ImageEncoder(nn.Module):
-    """uint8 pictures (B, 28, 28) -> vectors (B, per_picture, n_embd): one per cell of the letters' grid
-    (vectors=0), or one for the whole picture (vectors=1)."""
+    """uint8 pictures (B, S, S) grey or (B, S, S, 3) colour -> vectors (B, per_picture, n_embd): one per cell of
+    the letters' grid (vectors=0), or one for the whole picture (vectors=1). side and channels: the dataset's."""
 
-    def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None, vectors=0):
+    def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None, vectors=0, side=28, channels=1):
         super().__init__()
-        side = math.isqrt(tokens_per_image)
-        if side not in (4, 7) or side * side != tokens_per_image:
-            raise SystemExit(f"error: image_input={mode!r} writes a 4x4 or 7x7 grid of vectors, but the data has "
-                             f"{tokens_per_image} letters per image; use a conv tokenizer of 16 or 49 tokens")
+        g = math.isqrt(tokens_per_image)
+        if g * g != tokens_per_image or g not in grids(side) or side % 4:
+            raise SystemExit(f"error: image_input={mode!r} writes a grid of vectors of {side}x{side} pictures "
+                             f"({' or '.join(f'{k}x{k}' for k in sorted(grids(side)))}), but the data has {tokens_per_image} "
+                             f"letters per image; use a conv tokenizer of {' or '.join(str(k * k) for k in sorted(grids(side)))}"
+                             " tokens")
         if vectors not in (0, 1):
             raise SystemExit(f"error: image_vectors={vectors!r}: use 0 (one vector per image letter) or 1 (one per "
                              "picture)")
         self.mode, self.per_picture = mode, vectors or tokens_per_image
         if mode == 'patches':
             self.net = nn.Identity()
-            grid = nn.Conv2d(1, n_embd, 28 // side, 28 // side)  # a stride-p conv is one linear map per patch
+            if side % g:
+                raise SystemExit(f"error: image_input='patches' cuts {side}x{side} pictures into a {g}x{g} grid of "
+                                 "equal patches, and they do not divide; use image_input='cnn'")
+            grid = nn.Conv2d(channels, n_embd, side // g, side // g)  # a stride-p conv is one linear map per patch
         elif mode == 'cnn':
             w = width
 
             def conv(c_in, c_out, stride):  # batch norm: the encoder learns in the few epochs a CPU run affords
                 return [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.GELU()]
-            layers = conv(1, w // 2, 2) + conv(w // 2, w, 1) + conv(w, w, 2)  # 28->14 at once (half the time), ->7
-            if side == 4:
+            layers = conv(channels, w // 2, 2) + conv(w // 2, w, 1) + conv(w, w, 2)  # 28->14 at once (half the time), ->7
+            for _ in grids(side)[1:grids(side).index(g) + 1]:
                 layers += conv(w, w, 2)  # 7->4
             self.net = nn.Sequential(*layers)
             grid = nn.Conv2d(w, n_embd, 1)
@@ -75,25 +80,28 @@ class ImageEncoder(nn.Module):
             raise SystemExit("error: image_input='letters' has no encoder: the GPT reads the letters")
         if vectors == 1:  # the whole feature map through one linear layer (an MLP for the frozen encoder's)
             with torch.no_grad():
-                features = self.net(torch.zeros(1, 1, 28, 28)).numel()
+                features = self.net(torch.zeros(1, channels, side, side)).numel()
             mlp = [nn.GELU(), nn.Linear(n_embd, n_embd)] if mode == 'frozen' else []
             self.proj = nn.Sequential(nn.Flatten(), nn.Linear(features, n_embd), *mlp)
         else:
             self.proj = grid
         self.args = dict(mode=mode, n_embd=n_embd, tokens_per_image=tokens_per_image, width=width, vq_args=vq_args,
-                         vectors=vectors)
+                         vectors=vectors, side=side, channels=channels)
+        self.picture_shape = (side, side) if channels == 1 else (side, side, channels)
 
     @classmethod
     def from_vqvae(cls, vq, n_embd, vectors=0):
         """The 'frozen' encoder, its weights those of a trained VQ-VAE."""
-        enc = cls('frozen', n_embd, vq.config.tokens_per_image, vq_args=dict(vars(vq.config)), vectors=vectors)
+        enc = cls('frozen', n_embd, vq.config.tokens_per_image, vq_args=dict(vars(vq.config)), vectors=vectors,
+                  side=vq.config.side, channels=vq.config.channels)
         enc.net.load_state_dict(vq.encoder[:-1].state_dict())
         return enc
 
     def forward(self, images):
-        if images.shape[-2:] != (28, 28):
-            raise ValueError(f"the encoder reads 28x28 images, not {tuple(images.shape[-2:])}")
-        x = images.float()[:, None] / 255
+        if tuple(images.shape[1:]) != self.picture_shape:
+            raise ValueError(f"the encoder reads {shape_words(self.picture_shape)} pictures, not "
+                             f"{shape_words(tuple(images.shape[1:]))}")
+        x = channels_first(images.float() / 255)
         out = self.proj(self.net(x))
         return out[:, None] if out.dim() == 2 else out.flatten(2).transpose(1, 2)
 
@@ -104,12 +112,23 @@ class ImageEncoder(nn.Module):
 
 
 def shift_images(images, shifts):
-    """Each image moved by its (dy, dx) pixels, the space it leaves black (augmentation of what an encoder reads)."""
+    """Each picture (N, S, S[, 3]) moved by its (dy, dx) pixels, the space it leaves black (augmentation of what an
+    encoder reads)."""
     m = int(shifts.abs().max()) if len(shifts) else 0
     if m == 0:
         return images
-    padded = F.pad(images, (m, m, m, m))
-    return torch.stack([padded[i, m - dy:m - dy + 28, m - dx:m - dx + 28] for i, (dy, dx) in enumerate(shifts.tolist())])
+    colour = picture_dims(images) == 3
+    x = images.movedim(-1, 1) if colour else images  # rows and columns last
+    s = x.shape[-1]
+    padded = F.pad(x, (m, m, m, m))
+    out = torch.stack([padded[i, ..., m - dy:m - dy + s, m - dx:m - dx + s] for i, (dy, dx) in enumerate(shifts.tolist())])
+    return out.movedim(1, -1) if colour else out
+
+
+def flip_images(pics, flips):
+    """The pictures (N, P, S, S[, 3]) of the rows flips (N,) says, mirrored left to right."""
+    axis = -2 if picture_dims(pics) == 3 else -1
+    return torch.where(flips.view(-1, *[1] * (pics.dim() - 1)), pics.flip(axis), pics)
 
 
 def pixel_draws(shape, gen, letters_share, pixel_shift, pixel_flip=False):

@@ -40,7 +40,7 @@ from tasks.draw import DRAW
 from tasks.question import QUESTION
 from tasks.read import READ
 from tasks.vocab import image_token_id, letters
-from vqvae.model import VQVAE, VQVAEConfig, load_vqvae
+from vqvae.model import VQVAE, VQVAEConfig, load_vqvae, per_row
 
 FORMAT = 'mnist-vlm run 1'  # config.json's format: a run of another format is refused, saying which it is
 FILES = ('model.safetensors', 'tokenizer.safetensors', 'vocab.json')  # what config.json checks by SHA-256
@@ -96,8 +96,8 @@ class VLM(nn.Module):
 
     def embed(self, idx, images, image_rows=None):
         """Token embeddings of idx with the encoder's vectors where the placeholders stand. images: uint8
-        (B, P, 28, 28) (or (B, 28, 28)); image_rows: how many of them each row shows (all P when None)."""
-        pics = images[:, None] if images.dim() == 3 else images
+        (B, P, S, S[, 3]) (or (B, S, S[, 3])); image_rows: how many of them each row shows (all P when None)."""
+        pics = per_row(images)
         if image_rows is None:
             pics = pics.flatten(0, 1)
         else:
@@ -140,23 +140,23 @@ class VLM(nn.Module):
 
     @torch.no_grad()
     def encode(self, pictures, batch=2000):
-        """uint8 pictures (N, 28, 28) -> the tokenizer's codes (N, T)."""
+        """uint8 pictures (N, S, S[, 3]) -> the tokenizer's codes (N, T)."""
         x = torch.from_numpy(np.array(pictures))  # a writable copy: torch warns on read-only buffers
         out = [self.tokenizer.encode(x[i:i + batch].to(self.device)).cpu() for i in range(0, len(x), batch)]
         return torch.cat(out).numpy() if out else np.zeros((0, self.vocab['tokens_per_image']), dtype=np.int64)
 
     def see(self, pictures):
-        """What this run reads of pictures (uint8 (N, 28, 28)): their letters, or placeholders and the pixels."""
+        """What this run reads of pictures (uint8 (N, S, S[, 3])): their letters, or placeholders and the pixels."""
         if self.encoder is None:
             return Seen([letters(c, self.vocab) for c in self.encode(pictures)], None)
         return Seen([self.vocab['image_token'] * self.encoder.per_picture] * len(pictures), np.asarray(pictures))
 
     @torch.no_grad()
     def decode(self, codes):
-        """Drawn codes (N, T) -> uint8 pictures (N, 28, 28) by the tokenizer, and which rows are well formed (the
+        """Drawn codes (N, T) -> uint8 pictures (N, S, S[, 3]) by the tokenizer, and which rows are well formed (the
         others, holding a character that is not an image letter, stay black)."""
         ok = (codes >= 0).all(1)
-        images = np.zeros((len(codes), 28, 28), dtype=np.uint8)
+        images = np.zeros((len(codes), *self.tokenizer.picture_shape), dtype=np.uint8)
         if ok.any():
             decoded = self.tokenizer.decode(torch.from_numpy(codes[ok]).to(self.device)).cpu().numpy()
             images[ok] = np.round(decoded * 255).astype(np.uint8)
@@ -177,7 +177,7 @@ class VLM(nn.Module):
         return self.read_scores(pictures).argmax(1).numpy()
 
     def draw(self, labels, **sampling):
-        """One picture per label index: codes (N, T), uint8 pictures (N, 28, 28) and which rows are well formed.
+        """One picture per label index: codes (N, T), uint8 pictures (N, S, S[, 3]) and which rows are well formed.
         sampling: Engine.draw's options (temperature, top_k, guidance, seed, ...)."""
         self.needs(DRAW)
         if len(labels) and not 0 <= min(labels) <= max(labels) < len(self.vocab['labels']):
@@ -194,7 +194,7 @@ class VLM(nn.Module):
         return self.engine().complete(prompts, self.vocab['seq_len'] - len(prompts[0]), seen.images)
 
     def ask(self, pictures, question):
-        """The answer, greedy, to a question about one picture or two (uint8 (P, 28, 28))."""
+        """The answer, greedy, to a question about one picture or two (uint8 (P, S, S[, 3]))."""
         self.needs(QUESTION)
         seen = self.see(pictures)
         prompt = QUESTION.prompt(seen.texts, question.strip())

@@ -88,8 +88,11 @@ MEASURES = dict(size=size, thickness=thickness, slant=slant, brightness=brightne
 
 
 def measure(images, dataset, batch=10000):
-    """Each attribute of the dataset, measured on uint8 images (N, 28, 28): {name: float array (N,)}."""
+    """Each attribute of the dataset, measured on uint8 images (N, S, S): {name: float array (N,)}; pictures in
+    colour (N, S, S, 3) are measured on their brightness."""
     images = np.asarray(images)
+    if images.ndim == 4:
+        images = images.mean(-1).round().astype(np.uint8)
     return {a: np.concatenate([MEASURES[a](images[i:i + batch]) for i in range(0, len(images), batch)] or [np.zeros(0)])
             for a in attributes_of(dataset)}
 

@@ -1,9 +1,12 @@
-"""A small VQ-VAE for 28x28 digits: encoder, vector quantizer, decoder.
+"""A small VQ-VAE for a dataset's pictures (28x28 grey digits by default): encoder, vector quantizer, decoder.
 
 Each image becomes `tokens_per_image` codes from a book of `num_codes`. The
-'conv' encoder keeps spatial layout (a 4x4 or 7x7 grid of latents); the 'mlp'
-encoder is the blog's design (any token count, e.g. 8). All quantizer state
-lives in buffers, so a reloaded model never re-initialises its codebook.
+'conv' encoder keeps spatial layout (a grid of latents: 4x4 or 7x7 of a 28x28
+picture, 4x4 or 8x8 of a 32x32 one); the 'mlp' encoder is the blog's design (any
+token count, e.g. 8). All quantizer state lives in buffers, so a reloaded model
+never re-initialises its codebook. Pictures are uint8 or float arrays (N, side,
+side) when grey and (N, side, side, 3) when in colour, channels last as PIL and
+PNG files hold them; the nets see them channels first.
 """
 import math
 from dataclasses import dataclass
@@ -24,6 +27,42 @@ class VQVAEConfig:
     hidden: int = 64            # conv channels / half the MLP width
     decay: float = 0.99         # EMA decay of the codebook
     dead_threshold: float = 1.0  # codes picked fewer times than this per batch (EMA) get restarted
+    side: int = 28              # the pictures' side, in pixels: the dataset's, not a knob
+    channels: int = 1           # 1 grey, 3 colour (RGB): the dataset's, not a knob
+
+
+def grids(side):
+    """The grids of latents a conv encoder makes of side x side pictures: side/4 (two stride-2 convolutions),
+    then halved, rounding up, down to 4 or less: [7, 4] for 28, [8, 4] for 32."""
+    out = [side // 4]
+    while out[-1] > 4:
+        out.append(-(-out[-1] // 2))
+    return out
+
+
+def picture_dims(pics):
+    """How many of an array's last dimensions are one picture: 3 for colour (S, S, 3), 2 for grey (S, S)."""
+    return 3 if pics.shape[-1] == 3 else 2
+
+
+def shape_words(shape):
+    """A picture's shape in words: (28, 28) -> '28x28 grey', (32, 32, 3) -> '32x32 RGB'."""
+    return f"{shape[0]}x{shape[1]} {'RGB' if len(shape) == 3 and shape[2] == 3 else 'grey'}"
+
+
+def per_row(pics):
+    """Pictures (N, S, S[, 3]), one a row, or (N, P, S, S[, 3]), P a row -> (N, P, S, S[, 3])."""
+    return pics[:, None] if len(pics.shape) == picture_dims(pics) + 1 else pics
+
+
+def channels_first(x):
+    """Pictures (B, S, S) or (B, S, S, 3) -> (B, C, S, S), as convolutions take them."""
+    return x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)
+
+
+def channels_last(x):
+    """(B, C, S, S) -> pictures (B, S, S) (grey) or (B, S, S, 3), as datasets hold them."""
+    return x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)
 
 
 class VectorQuantizer(nn.Module):
@@ -96,26 +135,30 @@ class VQVAE(nn.Module):
         self.config = c = config
         h, d, t = c.hidden, c.code_dim, c.tokens_per_image
         if c.encoder == 'conv':
-            side = math.isqrt(t)
-            if side not in (4, 7) or side * side != t:
-                raise ValueError(f"conv encoder makes a 4x4 or 7x7 grid: tokens_per_image must be 16 or 49, not {t}")
-            down = [nn.Conv2d(1, h // 2, 4, 2, 1), nn.ReLU(), nn.Conv2d(h // 2, h, 4, 2, 1), nn.ReLU()]  # 28->14->7
-            up = [nn.ConvTranspose2d(h, h // 2, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(h // 2, 1, 4, 2, 1)]  # 7->14->28
-            if side == 4:
-                down += [nn.Conv2d(h, h, 3, 2, 1), nn.ReLU()]  # 7->4
-                up = [nn.ConvTranspose2d(h, h, 3, 2, 1), nn.ReLU()] + up  # 4->7
+            g = math.isqrt(t)
+            if g * g != t or g not in grids(c.side) or c.side % 4:
+                allowed = ' or '.join(str(k * k) for k in sorted(grids(c.side)))
+                raise ValueError(f"conv encoder makes a grid of {' or '.join(f'{k}x{k}' for k in sorted(grids(c.side)))} of "
+                                 f"{c.side}x{c.side} pictures: tokens_per_image must be {allowed}, not {t}")
+            down = [nn.Conv2d(c.channels, h // 2, 4, 2, 1), nn.ReLU(), nn.Conv2d(h // 2, h, 4, 2, 1), nn.ReLU()]
+            up = [nn.ConvTranspose2d(h, h // 2, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(h // 2, c.channels, 4, 2, 1)]
+            sizes = grids(c.side)
+            for fine, coarse in zip(sizes, sizes[1:sizes.index(g) + 1]):  # e.g. 7->4, and 4->7 back
+                down += [nn.Conv2d(h, h, 3, 2, 1), nn.ReLU()]
+                up = [nn.ConvTranspose2d(h, h, 3, 2, 1, output_padding=fine - (2 * coarse - 1)), nn.ReLU()] + up
             self.encoder = nn.Sequential(*down, nn.Conv2d(h, h, 3, 1, 1), nn.ReLU(), nn.Conv2d(h, d, 1))
             self.decoder = nn.Sequential(nn.Conv2d(d, h, 3, 1, 1), nn.ReLU(), *up)
         elif c.encoder == 'mlp':
-            self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 8 * h), nn.ReLU(), nn.Linear(8 * h, t * d))
-            self.decoder = nn.Sequential(nn.Linear(t * d, 8 * h), nn.ReLU(), nn.Linear(8 * h, 784))
+            pixels = c.side * c.side * c.channels
+            self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, 8 * h), nn.ReLU(), nn.Linear(8 * h, t * d))
+            self.decoder = nn.Sequential(nn.Linear(t * d, 8 * h), nn.ReLU(), nn.Linear(8 * h, pixels))
         else:
             raise ValueError(f"unknown encoder {c.encoder!r}; use 'conv' or 'mlp'")
         self.quantizer = VectorQuantizer(c.num_codes, d, c.decay, c.dead_threshold)
 
     def _latents(self, x):
-        """images (B, 28, 28) in [0, 1] -> latents (B*T, D), token-major per image."""
-        z = self.encoder(x[:, None])
+        """images (B, S, S[, 3]) in [0, 1] -> latents (B*T, D), token-major per image."""
+        z = self.encoder(channels_first(x))
         if self.config.encoder == 'conv':
             z = z.permute(0, 2, 3, 1)  # row-major grid: token order reads the image like text
         return z.reshape(-1, self.config.code_dim)
@@ -123,9 +166,15 @@ class VQVAE(nn.Module):
     def _decode_latents(self, zq, batch):
         c = self.config
         if c.encoder == 'conv':
-            side = math.isqrt(c.tokens_per_image)
-            return self.decoder(zq.reshape(batch, side, side, c.code_dim).permute(0, 3, 1, 2))[:, 0]
-        return self.decoder(zq.reshape(batch, -1)).reshape(batch, 28, 28)
+            g = math.isqrt(c.tokens_per_image)
+            return channels_last(self.decoder(zq.reshape(batch, g, g, c.code_dim).permute(0, 3, 1, 2)))
+        return channels_last(self.decoder(zq.reshape(batch, -1)).reshape(batch, c.channels, c.side, c.side))
+
+    @property
+    def picture_shape(self):
+        """One picture's array shape: (side, side) grey, (side, side, 3) colour."""
+        c = self.config
+        return (c.side, c.side) if c.channels == 1 else (c.side, c.side, c.channels)
 
     def forward(self, x):
         """images in [0, 1] -> reconstruction logits, token ids (B, T), commitment loss."""
@@ -138,13 +187,13 @@ class VQVAE(nn.Module):
 
     @torch.no_grad()
     def encode(self, images):
-        """images (B, 28, 28), uint8 or float in [0, 1] -> token ids (B, T) int64."""
+        """images (B, S, S[, 3]), uint8 or float in [0, 1] -> token ids (B, T) int64."""
         z = self._latents(self._as_float(images))
         return self.quantizer.lookup(z).reshape(len(images), -1)
 
     @torch.no_grad()
     def decode(self, ids):
-        """token ids (B, T) -> images (B, 28, 28) float in [0, 1]."""
+        """token ids (B, T) -> images (B, S, S[, 3]) float in [0, 1]."""
         zq = self.quantizer.codebook[ids.reshape(-1)]
         return torch.sigmoid(self._decode_latents(zq, len(ids)))
 

@@ -22,7 +22,7 @@ from common.configurator import configure
 from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import StopSignal, pick_device, run_record
 from data.pictures import load_split, source_files
-from vqvae.model import VQVAE, VQVAEConfig
+from vqvae.model import VQVAE, VQVAEConfig, grids
 
 # -----------------------------------------------------------------------------
 out_dir = 'out/vqvae_mnist'
@@ -30,7 +30,7 @@ init_from = 'scratch'  # 'scratch', 'resume' (from last.pt), or 'auto' (resume a
 force = False  # True: start from scratch even where a finished tokenizer (ckpt.pt) lies, replacing it
 dataset = 'mnist'  # the pictures it learns to write: mnist, fashion_mnist or an imported folder (data/pictures.py)
 encoder = 'conv'
-tokens_per_image = 16
+tokens_per_image = 16  # 0: the finest grid of at most 8x8 of the pictures' side (7x7 of 28x28, 8x8 of 32x32)
 num_codes = 26
 code_dim = 16
 hidden = 64
@@ -78,8 +78,17 @@ def main():
     gen = torch.Generator().manual_seed(seed)
     train_x = torch.from_numpy(load_split('train', dataset)[0].astype(np.float32) / 255).to(dev)
     val_x = torch.from_numpy(load_split('val', dataset)[0].astype(np.float32) / 255).to(dev)
-    model_args = {f.name: config[f.name] for f in fields(VQVAEConfig)}
-    model = VQVAE(VQVAEConfig(**model_args)).to(dev)
+    shape = tuple(train_x.shape[1:])  # the dataset's pictures say their side and channels; they are not knobs
+    picture = dict(side=shape[0], channels=shape[2] if len(shape) == 3 else 1)
+    model_args = {f.name: config[f.name] for f in fields(VQVAEConfig) if f.name not in picture} | picture
+    if not tokens_per_image:
+        # the finest grid of at most 8x8: longer rows of letters cost the GPT more than they give it
+        model_args['tokens_per_image'] = next(g for g in grids(picture['side']) if g <= 8) ** 2 if encoder == 'conv' \
+            else 16
+    try:
+        model = VQVAE(VQVAEConfig(**model_args)).to(dev)
+    except ValueError as e:  # sizes that do not fit the pictures
+        raise SystemExit(f"error: {e}")
     opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
     ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
     start, it = init_from, 0
@@ -93,7 +102,9 @@ def main():
     if start == 'resume':
         state = load_checkpoint(last_path, 'VQ-VAE training state', 'train from scratch with --init_from=scratch', dev)
         was = state.get('model_args') or {}
-        differ = [f"{k}={was.get(k)!r} (asked {v!r})" for k, v in model_args.items() if was.get(k) != v]
+        default = VQVAEConfig()  # a tokenizer saved before a field existed had its default
+        differ = [f"{k}={was.get(k, getattr(default, k))!r} (asked {v!r})" for k, v in model_args.items()
+                  if was.get(k, getattr(default, k)) != v]
         if (state.get('config') or {}).get('dataset', dataset) != dataset:
             differ.append(f"dataset={state['config']['dataset']!r} (asked {dataset!r})")
         if differ:  # the tokenizer it was, or none: never a mix of two
@@ -113,7 +124,8 @@ def main():
                              "in its place, or choose another --out_dir")
         os.remove(ckpt_path)  # a new run: the old tokenizer is not this run's result, and make must not take it
     print(f"VQ-VAE: {sum(p.numel() for p in model.parameters()):,} parameters, "
-          f"{tokens_per_image} tokens x {num_codes} codes, {dataset}: {len(train_x):,} train / {len(val_x):,} val images on {dev}")
+          f"{model_args['tokens_per_image']} tokens x {num_codes} codes, {dataset} ({'x'.join(map(str, shape))}): "
+          f"{len(train_x):,} train / {len(val_x):,} val images on {dev}")
 
     def training_state():
         return dict(model=model.state_dict(), optimizer=opt.state_dict(), model_args=model_args, config=config,

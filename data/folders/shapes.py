@@ -93,7 +93,6 @@ def picture(rng, shape, colour):
 
 def write(folder, per_train, per_test, seed_):
     """The whole folder: every picture of every label and split, then captions.jsonl."""
-    from PIL import Image  # noqa: F401  (PIL is needed: say so before writing anything)
     if os.path.exists(os.path.join(folder, 'train')):
         raise SystemExit(f"error: {folder}/train exists; pass a new --out (nothing was written)")
     rng = np.random.default_rng(seed_)

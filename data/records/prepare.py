@@ -38,7 +38,7 @@ from tasks import get_tasks
 from tasks.attributes import attributes_of, measure, tercile_cuts, to_levels
 from tasks.base import Pool, Sample
 from tasks.vocab import PAD, check_text, image_alphabet, letters, make_vocab
-from vqvae.model import load_vqvae
+from vqvae.model import channels_first, channels_last, load_vqvae
 
 # -----------------------------------------------------------------------------
 vqvae_ckpt = 'out/vqvae_mnist/ckpt.pt'
@@ -101,15 +101,15 @@ def encode_images(vq, images, batch=2000):
 
 def augment(images, rng):
     """Random small shifts and rotations (bilinear resampling), the same for the same rng state."""
-    x = torch.from_numpy(images.copy()).float()[:, None] / 255
-    n = len(x)
+    x = channels_first(torch.from_numpy(images.copy()).float() / 255)
+    n, side = len(x), x.shape[-1]
     angle = torch.from_numpy(rng.uniform(-max_rotate, max_rotate, n)).float() * math.pi / 180
-    shift = torch.from_numpy(rng.uniform(-max_shift, max_shift, (n, 2))).float() / 14  # grid units are 14 px
+    shift = torch.from_numpy(rng.uniform(-max_shift, max_shift, (n, 2))).float() / (side / 2)  # grid units: half a side
     theta = torch.stack([torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], 1),
                          torch.stack([angle.sin(), angle.cos(), shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     out = F.grid_sample(x, grid, align_corners=False)
-    return (out[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+    return (channels_last(out) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 # a split as written: its records (text and ids), the task and answer span of each record (layout), the
@@ -144,9 +144,10 @@ def split_records(split, vq, meta, task_list, rng):
     joined = '\n'.join(lines) + '\n'
     ids = np.array([meta['stoi'][ch] for ch in joined.replace('\n', '')], dtype=np.uint16)
     print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
-    # each record's pictures: (N, 28, 28), or (N, 2, 28, 28) where a question shows two (black where one shows one)
+    # each record's pictures: (N, S, S[, 3]), or (N, 2, S, S[, 3]) where a question shows two (black where one shows
+    # one)
     shown = max(len(s) for s in source)
-    pictures = np.zeros((len(source), shown, 28, 28), dtype=np.uint8)
+    pictures = np.zeros((len(source), shown, *images.shape[1:]), dtype=np.uint8)
     for j in range(shown):
         has = np.array([len(s) > j for s in source])
         pictures[has, j] = images[[s[j] for s in source if len(s) > j]]

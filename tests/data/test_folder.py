@@ -39,13 +39,17 @@ def test_a_folder_is_imported_into_arrays_with_its_labels_and_splits(tmp_path):
     src = shapes(str(tmp_path / 'My Shapes'), n=20, test=4)
     assert folder.dataset_name(src) == 'my_shapes'
     info = folder.import_folder(src, str(tmp_path / 'out'), quiet=True)
-    assert info['labels'] == ['circle', 'square', 'triangle'] and info['side'] == 28
+    # coloured shapes: kept in colour, 32x32 (CIFAR's side)
+    assert info['labels'] == ['circle', 'square', 'triangle'] and (info['side'], info['channels']) == (32, 3)
     assert info['counts'] == dict(train=54, val=6, test=12)  # a tenth of train/ validates; test/ tests
     for split, n in info['counts'].items():
         x = np.load(tmp_path / 'out' / f'{split}_images.npy')
         y = np.load(tmp_path / 'out' / f'{split}_labels.npy')
-        assert x.shape == (n, 28, 28) and x.dtype == np.uint8 and sorted(set(y)) == [0, 1, 2]
+        assert x.shape == (n, 32, 32, 3) and x.dtype == np.uint8 and sorted(set(y)) == [0, 1, 2]
         assert x.max() > 100  # the shapes are there, light on dark
+        assert (x.max(-1).astype(int) - x.min(-1)).max() > 50  # and in colour
+    grey = folder.import_folder(src, str(tmp_path / 'grey'), quiet=True, channels=1, side=20)
+    assert (grey['side'], grey['channels']) == (20, 1) and np.load(tmp_path / 'grey' / 'test_images.npy').shape == (12, 20, 20)
     assert not list((tmp_path / 'out').glob('*.tmp'))
     # without test/, a seeded tenth of train/ is held out: the same tenth every time
     os.rename(f'{src}/test', tmp_path / 'elsewhere')
@@ -55,11 +59,24 @@ def test_a_folder_is_imported_into_arrays_with_its_labels_and_splits(tmp_path):
     assert np.array_equal(np.load(tmp_path / 'a' / 'test_images.npy'), np.load(tmp_path / 'b' / 'test_images.npy'))
 
 
+def test_colour_is_kept_only_where_the_pictures_have_it(tmp_path):
+    src = shapes(str(tmp_path / 'src'), n=10, test=2)
+    for path in (tmp_path / 'src').rglob('*.*'):  # every picture grey, most still saved in colour modes
+        im = Image.open(path)
+        im.convert('L').convert(im.mode if im.mode != 'P' else 'RGB').save(path)
+    info = folder.import_folder(src, str(tmp_path / 'out'), quiet=True)
+    assert (info['side'], info['channels']) == (28, 1)
+    assert np.load(tmp_path / 'out' / 'train_images.npy').shape[1:] == (28, 28)
+    with pytest.raises(SystemExit, match='side=30'):
+        folder.import_folder(src, str(tmp_path / 'bad'), quiet=True, side=30)
+    assert not (tmp_path / 'bad').exists()
+
+
 def test_every_stage_reads_an_imported_folder_by_its_name(tmp_path, monkeypatch):
     monkeypatch.setattr(folder, 'HERE', str(tmp_path))
     folder.import_folder(shapes(str(tmp_path / 'src')), str(tmp_path / 'toys'), quiet=True)
     x, y = pictures.load_split('val', 'toys')
-    assert x.shape == (6, 28, 28) and pictures.label_words('toys') == ['circle', 'square', 'triangle']
+    assert x.shape == (6, 32, 32, 3) and pictures.label_words('toys') == ['circle', 'square', 'triangle']
     assert pictures.source_files('toys')[0].endswith('toys/pictures.json')
     with pytest.raises(SystemExit, match="unknown dataset 'nothing'"):
         pictures.load_split('val', 'nothing')

@@ -12,7 +12,7 @@ from data.records.prepare import build_meta
 from nanogpt.batches import (Batches, answer_mask, forward_backward, make_targets, picture_places, pictures_shown,
                              pixel_form)
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import IMAGE_INPUTS, ImageEncoder, pixel_draws, shift_images
+from nanogpt.vision import IMAGE_INPUTS, ImageEncoder, flip_images, pixel_draws, shift_images
 from nanogpt.vlm import VLM
 from tasks.base import IMAGE_PREFIX
 from tasks.draw import DRAW
@@ -55,6 +55,30 @@ def test_every_encoder_writes_one_vector_per_letter_of_the_grid(mode, tokens):
     vq = dict(vars(VQVAEConfig(hidden=32, code_dim=8, tokens_per_image=tokens))) if mode == 'frozen' else None
     enc = ImageEncoder(mode, 24, tokens, width=16, vq_args=vq)
     assert enc(pictures(3)).shape == (3, tokens, 24) and enc.per_picture == tokens
+
+
+@pytest.mark.parametrize('mode', ['patches', 'cnn', 'frozen'])
+@pytest.mark.parametrize('vectors', [0, 1])
+def test_every_encoder_reads_colour_pictures_of_their_own_side(mode, vectors):
+    vq = dict(vars(VQVAEConfig(hidden=32, code_dim=8, tokens_per_image=64, side=32, channels=3)))
+    enc = ImageEncoder(mode, 24, 64, width=16, vq_args=vq if mode == 'frozen' else None, vectors=vectors, side=32,
+                       channels=3)
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8))
+    out = enc(x)
+    assert out.shape == (3, 1 if vectors else 64, 24)
+    with pytest.raises(ValueError, match='reads 32x32 RGB pictures, not 28x28 grey'):
+        enc(pictures(3))
+
+
+def test_shifts_and_flips_move_colour_pictures_as_grey_ones():
+    grey = pictures(4)
+    colour = grey[..., None].expand(-1, -1, -1, 3).contiguous()
+    shifts = torch.tensor([[1, -2], [0, 0], [-1, 1], [2, 2]])
+    assert torch.equal(shift_images(colour, shifts), shift_images(grey, shifts)[..., None].expand(-1, -1, -1, 3))
+    flips = torch.tensor([True, False, True, False])
+    assert torch.equal(flip_images(colour[:, None], flips)[:, 0], flip_images(grey[:, None], flips)[:, 0][..., None]
+                       .expand(-1, -1, -1, 3))
+    assert torch.equal(flip_images(grey[:, None], flips)[0, 0], grey[0].flip(-1))
 
 
 def test_an_encoder_for_another_grid_or_name_is_one_line():

@@ -20,6 +20,20 @@ def test_encode_decode_shapes_and_grid_sizes():
         VQVAE(VQVAEConfig(tokens_per_image=8))
 
 
+@pytest.mark.parametrize('side, channels, tokens', [(32, 3, 64), (32, 3, 16), (32, 1, 64), (64, 3, 16), (16, 3, 16)])
+def test_a_tokenizer_of_other_sides_and_colour_writes_and_draws_their_pictures(side, channels, tokens):
+    for enc in ('conv', 'mlp'):
+        m = VQVAE(VQVAEConfig(encoder=enc, tokens_per_image=tokens, hidden=16, code_dim=4, side=side,
+                              channels=channels)).eval()
+        shape = (side, side) if channels == 1 else (side, side, channels)
+        x = torch.randint(0, 256, (2, *shape), dtype=torch.uint8)
+        logits, ids, _ = m(x.float() / 255)
+        assert logits.shape == x.shape and ids.shape == (2, tokens) and m.picture_shape == shape
+        assert m.decode(m.encode(x)).shape == x.shape
+    with pytest.raises(ValueError, match='4x4 or 8x8 of 32x32 pictures: tokens_per_image must be 16 or 64, not 49'):
+        VQVAE(VQVAEConfig(tokens_per_image=49, side=32, channels=3))
+
+
 def test_codebook_state_lives_in_buffers_and_survives_reload(tmp_path):
     torch.manual_seed(0)
     m = VQVAE(VQVAEConfig(hidden=16, code_dim=4))
