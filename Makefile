@@ -37,7 +37,9 @@ IMAGE_INPUT ?= $(DEFAULT_INPUT)
 ifeq ($(filter $(IMAGE_INPUT),letters patches cnn frozen),)
 $(error unknown IMAGE_INPUT=$(IMAGE_INPUT); use letters, patches, cnn or frozen)
 endif
-ALL          = $(if $(filter all,$(TASKS)),_all)
+# a folder with a captions.jsonl beside train/ also learns its captions, both ways (tasks/describe*.py)
+CAPTIONED    = $(if $(IMAGES),$(wildcard $(IMAGES)/captions.jsonl))
+ALL          = $(if $(filter all,$(TASKS)),_all,$(if $(CAPTIONED),_captions))
 RUN_NAME     = $(DATASET)$(ALL)_$(IMAGE_INPUT)
 VQVAE_CONFIG ?= config/vqvae_$(PRESET).py
 DATA_CONFIG  ?= config/prepare_$(PRESET)$(ALL).py
@@ -85,7 +87,7 @@ $(VQVAE_DIR)/ckpt.pt: $(SETUP) $(VQVAE_CONFIG) $(IMPORT) $(call stage_force,vqva
 # IMAGES: the folder's pictures decoded once into data/<name>/, as arrays every stage reads (data/folder.py)
 ifneq ($(IMAGES),)
 import: $(IMPORT)
-$(IMPORT): $(SETUP) $(wildcard $(IMAGES)/train $(IMAGES)/test) $(call stage_force,import)
+$(IMPORT): $(SETUP) $(wildcard $(IMAGES)/train $(IMAGES)/test $(IMAGES)/captions.jsonl) $(call stage_force,import)
 	$(PY) -m data.folder --images=$(IMAGES) --out_dir=data/$(DATASET) $(if $(SIDE),--side=$(SIDE)) \
 		$(call stage_args,import)
 endif

@@ -51,6 +51,7 @@ RANGES = {
     'keep_last': between(0, 1000000, 'snapshots kept'),
     'steps': between(1, 100000, 'timed steps'),
     'epochs': between(1, 1000, 'epochs of a small classifier'),
+    'min_steps': between(0, BIG, 'a month of steps'),
     'threads': between(0, 1024, 'torch CPU threads'),
     'learning_rate': between(0, 10, 'no model here trains above it: the loss goes to NaN'),
     'min_lr': between(0, 10, 'the floor of the learning rate'),

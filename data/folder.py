@@ -12,15 +12,21 @@ folder's size, and a progress line counts the pictures.
 Colour is kept where the pictures have it: a folder is imported as RGB (N, side, side, 3) when a
 sample of its pictures of a colour mode (RGB, RGBA, palette, ...) holds colour, else grey (N, side,
 side); channels=1 or 3 says it instead. The side is 28 for grey (MNIST's) and 32 for colour
-(CIFAR's), or what side= says: any multiple of 4 from 16 to 64 (the tokenizer's grids halve it). Labels are the folder names, lower case, in
-sorted order. Without test/, a fixed, seeded tenth of each label of train/ is held out; validation
+(CIFAR's), or what side= says: any multiple of 4 from 16 to 64 (the tokenizer's grids halve it).
+
+Labels are the folder names, lower case, in sorted order. Without test/, a fixed, seeded tenth of each label of train/ is held out; validation
 is a tenth of the rest. Afterwards load_split(split, name) reads the arrays as data/mnist.py reads
 MNIST's (data/pictures.py says which reader a dataset has).
+
+A captions.jsonl beside train/ (one {"image": "train/cat/001.png", "text": "a grey cat on a red sofa"}
+a line) gives pictures captions, kept as {split}_captions.json in the pictures' order ('' for a
+picture without one): the describe tasks' data (tasks/describe.py, tasks/describe_draw.py).
 
 Every problem names its file or folder in one line, before anything is written: a missing or empty
 folder, one label only, a label with no pictures or a name the records cannot hold, a file that is not
 a picture, a truncated one or a decompression bomb (skip_bad=True skips those and counts them). The
-same picture in train/ and test/ is a warning with the count.
+same picture in train/ and test/ is a warning with the count. A captions.jsonl line of bad JSON, a
+picture that is not in the folder or an empty text is one line giving the line's number.
 """
 import hashlib
 import json
@@ -34,12 +40,14 @@ if __name__ == '__main__' and not __package__:
 
 import numpy as np
 
-from common.files import atomic_write, writable_folder
+from common.files import atomic_write, writable_folder, write_json
 from common.pictures import fit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
 LABEL = re.compile(r"[a-z0-9][a-z0-9 '/-]*")  # what a record can hold of a label: ASCII words, no ',' '.' ':' '#'
+CAPTION = re.compile(r"[a-z0-9 ,'/()&;!?-]+")  # what a record can hold of a caption: no '.' (it ends answers), ':', '#'
+MAX_CAPTION = 120  # characters: a record holds its picture's letters and the caption; longer records cost the GPT
 MAX_PIXELS = 8192 * 8192  # a picture larger than this is refused before it is decoded (a decompression bomb)
 SIDES = {1: 28, 3: 32}  # the run's picture, side x side, by channels: MNIST's for grey, CIFAR's for colour
 COLOUR_MODES = ('RGB', 'RGBA', 'RGBX', 'P', 'PA', 'CMYK', 'YCbCr', 'LAB', 'HSV')  # modes that can hold colour
@@ -158,6 +166,49 @@ def split_files(src, seed):
     return labels, out
 
 
+def read_captions(src, files):
+    """{picture file: caption} of the folder's captions.jsonl ({} without one), every line checked: one line that
+    names the file and the line for bad JSON, a picture that is not in the folder, an empty text or characters a
+    record cannot hold."""
+    path = os.path.join(src, 'captions.jsonl')
+    if not os.path.exists(path):
+        return {}
+    known = {os.path.relpath(f, src).replace(os.sep, '/'): f for items in files.values() for f, _ in items}
+    out = {}
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FolderError(f"{path} is not readable text ({type(e).__name__}); write one JSON object a line")
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {n}"
+        try:
+            item = json.loads(line)
+        except ValueError as e:
+            raise FolderError(f"{where} is not JSON ({e.msg}); write {{\"image\": \"train/cat/001.png\", \"text\": "
+                              "\"a grey cat\"}")
+        if not isinstance(item, dict) or not isinstance(item.get('image'), str) or not isinstance(item.get('text'), str):
+            raise FolderError(f"{where}: write an object of two strings, {{\"image\": ..., \"text\": ...}}")
+        image = item['image'].replace(os.sep, '/').removeprefix('./')
+        if image not in known:
+            raise FolderError(f"{where}: {item['image']!r} is not a picture of train/<label>/ or test/<label>/ "
+                              f"({'no such file' if not os.path.exists(os.path.join(src, image)) else 'not a picture'})")
+        text = ' '.join(item['text'].split()).lower().removesuffix('.')
+        if not text:
+            raise FolderError(f"{where}: the text of {item['image']!r} is empty; write its caption or leave the line out")
+        if len(text) > MAX_CAPTION or not CAPTION.fullmatch(text):
+            raise FolderError(f"{where}: the text {text[:40]!r} holds characters a record cannot or is over "
+                              f"{MAX_CAPTION} characters; use letters, digits, spaces and , ' / - ( ) ; ! ? &")
+        if known[image] in out:
+            raise FolderError(f"{where}: {item['image']!r} is captioned twice; keep one line for it")
+        out[known[image]] = text
+    if not out:
+        raise FolderError(f"{path} holds no caption; remove it or write one JSON object a line")
+    return out
+
+
 def file_hash(path):
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
@@ -175,41 +226,55 @@ def import_folder(src, out_dir, side=0, seed=1337, skip_bad=False, quiet=False, 
     coloured = colour_of([f for items in files.values() for f, _ in items], skip_bad)  # every header checked
     channels = channels or (3 if coloured else 1)
     side = side or SIDES[channels]
+    captions = read_captions(src, files)
     os.makedirs(out_dir, exist_ok=True)
     train_hashes = {file_hash(f) for f, _ in files['train'] + files['val']}
     duplicates = sum(file_hash(f) in train_hashes for f, _ in files['test'])
     if duplicates:
         print(f"warning: {duplicates} picture(s) of {src}/test are also in train/ (the same bytes): the test "
               "set is not all unseen", file=sys.stderr)
-    counts, skipped, t0 = {}, {}, time.time()
+    kept, t0 = {}, time.time()
     total, done = sum(len(v) for v in files.values()), 0
-    for split, items in files.items():
-        tmp = os.path.join(out_dir, f'{split}_stream.npy.tmp')  # written in place, one picture at a time
-        shape = (len(items), side, side) if channels == 1 else (len(items), side, side, channels)
-        array = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.uint8, shape=shape)
-        kept = []
-        for path, d in items:
-            picture = to_picture(path, side, skip_bad, colour=channels == 3)
-            if picture is not None:
-                array[len(kept)] = picture
-                kept.append(d)
-            done += 1
-            if not quiet and (done % 2000 == 0 or done == total):
-                print(f"\rpictures: {done:,} of {total:,} ({time.time() - t0:.0f} s)", end='', flush=True)
-        array.flush()
-        del array
-        n = len(kept)
-        if n == 0:
-            raise FolderError(f"{src}: no readable picture left for the {split} split")
-        trimmed = np.load(tmp, mmap_mode='r')[:n]
-        atomic_write(os.path.join(out_dir, f'{split}_images.npy'), lambda f: np.save(f, trimmed))
-        os.remove(tmp)
-        atomic_write(os.path.join(out_dir, f'{split}_labels.npy'), lambda f: np.save(f, np.array(kept, np.uint8)))
-        counts[split], skipped[split] = n, len(items) - n
+    streams = {split: os.path.join(out_dir, f'{split}_stream.npy.tmp') for split in files}
+    try:  # every picture decoded into temporary arrays first: a bad one found late leaves the old import whole
+        for split, items in files.items():
+            shape = (len(items), side, side) if channels == 1 else (len(items), side, side, channels)
+            array = np.lib.format.open_memmap(streams[split], mode='w+', dtype=np.uint8, shape=shape)
+            kept[split] = []
+            for path, d in items:
+                picture = to_picture(path, side, skip_bad, colour=channels == 3)
+                if picture is not None:
+                    array[len(kept[split])] = picture
+                    kept[split].append((path, d))
+                done += 1
+                if not quiet and (done % 2000 == 0 or done == total):
+                    print(f"\rpictures: {done:,} of {total:,} ({time.time() - t0:.0f} s)", end='', flush=True)
+            array.flush()
+            del array
+            if not kept[split]:
+                raise FolderError(f"{src}: no readable picture left for the {split} split")
+    except BaseException:
+        for tmp in streams.values():
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        raise
     if not quiet:
         print()
+    if os.path.exists(os.path.join(out_dir, 'pictures.json')):  # no description of half old, half new arrays
+        os.remove(os.path.join(out_dir, 'pictures.json'))
+    counts, skipped, captioned = {}, {}, {}
+    for split, items in files.items():
+        n = len(kept[split])
+        trimmed = np.load(streams[split], mmap_mode='r')[:n]
+        atomic_write(os.path.join(out_dir, f'{split}_images.npy'), lambda f: np.save(f, trimmed))
+        os.remove(streams[split])
+        atomic_write(os.path.join(out_dir, f'{split}_labels.npy'),
+                     lambda f: np.save(f, np.array([d for _, d in kept[split]], np.uint8)))
+        texts = [captions.get(path, '') for path, _ in kept[split]]
+        write_json(os.path.join(out_dir, f'{split}_captions.json'), texts)
+        counts[split], skipped[split], captioned[split] = n, len(items) - n, sum(map(bool, texts))
     info = dict(source=os.path.abspath(src), labels=labels, side=side, channels=channels, seed=seed, counts=counts,
-                skipped=skipped, duplicates_in_test=duplicates)
+                skipped=skipped, duplicates_in_test=duplicates, captioned=captioned if captions else None)
     atomic_write(os.path.join(out_dir, 'pictures.json'), lambda f: f.write(json.dumps(info, indent=1).encode()))
     return info
 
@@ -232,6 +297,18 @@ def read_info(name):
 
 def is_folder_dataset(name):
     return os.path.exists(os.path.join(folder_of(name), 'pictures.json'))
+
+
+def load_captions(split, name):
+    """The caption of each picture of a split ('' where it has none), or None: the folder has no captions.jsonl."""
+    if not read_info(name).get('captioned'):
+        return None
+    path = os.path.join(folder_of(name), f'{split}_captions.json')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise FolderError(f"{path} is missing or damaged ({type(e).__name__}); import the folder again")
 
 
 def load_split(split, name):

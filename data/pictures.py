@@ -22,9 +22,15 @@ def label_words(dataset):
     return list(mnist.source(dataset).words) if reader(dataset) is mnist else folder.read_info(dataset)['labels']
 
 
+def captions(split, dataset='mnist'):
+    """The caption of each picture of a split ('' where it has none), or None for a dataset without captions."""
+    return None if reader(dataset) is mnist else folder.load_captions(split, dataset)
+
+
 def source_files(dataset='mnist'):
     """The files a dataset's pictures come from (for run records)."""
     if reader(dataset) is mnist:
         return mnist.source_files(dataset)
     base = folder.folder_of(dataset)
-    return [f"{base}/pictures.json"] + [f"{base}/{s}_{k}.npy" for s in folder.SPLITS for k in ('images', 'labels')]
+    return [f"{base}/pictures.json"] + [f"{base}/{s}_{k}" for s in folder.SPLITS
+                                        for k in ('images.npy', 'labels.npy', 'captions.json')]

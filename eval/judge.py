@@ -28,6 +28,7 @@ JUDGE_CKPT = 'out/judge_mnist/ckpt.pt'  # one judge for every run: trained once 
 out = JUDGE_CKPT
 dataset = 'mnist'  # the pictures it reads: mnist, fashion_mnist or an imported folder (data/pictures.py)
 epochs = 2  # enough for a judge of about 0.99 in about 80 s on 2 cores; the epoch with the better validation accuracy is kept
+min_steps = 0  # at least this many steps, in whole epochs: a folder of a few thousand pictures needs more epochs
 device = 'auto'
 # -----------------------------------------------------------------------------
 
@@ -58,7 +59,7 @@ def batched(fn, images, device, batch=2000):
     return torch.cat([fn(x[i:i + batch].to(device)).cpu() for i in range(0, len(x), batch)]).numpy()
 
 
-def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='mnist'):
+def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='mnist', min_steps=0):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     x, y = (torch.from_numpy(a.copy()) for a in load_split('train', dataset))
@@ -66,7 +67,9 @@ def train_judge(path, device='cpu', epochs=2, batch_size=128, seed=0, dataset='m
     shape = x.shape[1:]  # the dataset's pictures: (S, S) grey or (S, S, 3) colour
     model = Judge(len(label_words(dataset)), shape[0], shape[2] if len(shape) == 3 else 1).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    steps = epochs * -(-len(x) // batch_size)
+    per_epoch = -(-len(x) // batch_size)
+    epochs = max(epochs, -(-min_steps // per_epoch))
+    steps = epochs * per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     best, best_state, t0 = -1.0, None, time.time()
     for epoch in range(epochs):
@@ -121,7 +124,8 @@ def main():
     trained = not os.path.exists(out)
     if trained:
         writable_folder(os.path.dirname(out) or '.', '--out')
-    judge = train_judge(out, dev, epochs, dataset=dataset) if trained else load_judge(out, dev, dataset=dataset)
+    judge = train_judge(out, dev, epochs, dataset=dataset, min_steps=min_steps) if trained else \
+        load_judge(out, dev, dataset=dataset)
     tx, ty = load_split('test', dataset)
     acc = float((batched(judge, tx, dev).argmax(1) == ty).mean())
     print(f"judge test accuracy {acc:.4f} on {len(ty):,} {dataset} test images ({out})")

@@ -19,7 +19,7 @@ from common.configurator import configure
 from common.files import writable_folder, write_json, write_text
 from common.pictures import side_by_side, tile, token_histograms
 from common.runtime import pick_device, resources
-from data.pictures import load_split
+from data.pictures import captions, load_split
 from eval.judge import JUDGE_CKPT, load_judge
 from eval.scores import frechet_distance, judge_features, judge_reads, real_floor, reconstruction_ceiling, \
     train_image_strings
@@ -54,6 +54,7 @@ class Evaluation:
         self.config, self.eval_dir = config or {}, eval_dir
         self.dataset, self.device = self.meta['dataset'], vlm.device
         self.pictures, self.labels = load_split(split, self.dataset)
+        self.captions = captions(split, self.dataset)  # a folder's own captions ('' where none), or None
         self.seen = vlm.see(self.pictures)
         self.iter_num = vlm.info.get('iter_num')
         self.out_dir = vlm.info.get('out_dir', '')
@@ -72,6 +73,10 @@ class Evaluation:
     @property
     def train_pictures(self):
         return self.train_split()[0]
+
+    @property
+    def train_captions(self):
+        return captions('train', self.dataset) or []
 
     def train_split(self):
         if self._train is None:

@@ -66,6 +66,23 @@ class Engine:
         return torch.cat(out) if out else torch.zeros(0, len(ids))
 
     @torch.no_grad()
+    def likelihood(self, prompts, answers, images=None, batch_size=1000):
+        """Log-likelihood (N,) of each row's own answer after its own prompt, teacher-forced: one forward pass
+        over prompt + answer, rows of one length together."""
+        rows = [p + a for p, a in zip(self.ids(prompts), self.ids(answers))]
+        starts = [len(p) for p in self.ids(prompts)]
+        out = torch.zeros(len(rows))
+        for idx in by_length(rows, batch_size):
+            seq = torch.tensor([rows[j] for j in idx], device=self.device)
+            logits, _ = self.model(seq[:, :-1], all_logits=True, **self.pictures(images, idx))
+            # a picture's placeholder (one past the vocabulary) is never a target of the answer: clamped, not read
+            targets = seq[:, 1:, None].clamp(max=logits.shape[-1] - 1)
+            logp = logits.float().log_softmax(-1).gather(2, targets)[..., 0].cpu()
+            for k, j in enumerate(idx):
+                out[j] = logp[k, starts[j] - 1:].sum()
+        return out
+
+    @torch.no_grad()
     def complete(self, prompts, steps, images=None, batch_size=2000):
         """What greedy decoding writes after each prompt, unconstrained, up to the '.' that ends an answer (None
         when no '.' comes within `steps` characters). Prompts of one length are decoded together."""

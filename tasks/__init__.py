@@ -5,6 +5,8 @@ report then run it wherever meta.json lists it (docs/tasks.md walks through one)
 """
 from tasks.caption import CAPTION
 from tasks.caption_draw import CAPTION_DRAW
+from tasks.describe import DESCRIBE
+from tasks.describe_draw import DESCRIBE_DRAW
 from tasks.draw import DRAW
 from tasks.question import QUESTION
 from tasks.read import READ
@@ -15,6 +17,8 @@ TASKS = {t.name: t for t in (
     CAPTION,
     CAPTION_DRAW,
     QUESTION,
+    DESCRIBE,
+    DESCRIBE_DRAW,
 )}
 
 

@@ -16,9 +16,9 @@ from common.stats import wilson_interval
 IMAGE_PREFIX = 'image:'  # what opens a picture in every record that shows one
 
 # one picture as the tasks see it: its text (its letters, or the placeholders of a model that reads pixels), its
-# label index, its attribute levels ({name: 0|1|2}, for captions), and its index among the split's pictures (where
-# a record's pixels come from)
-Sample = namedtuple('Sample', 'picture label attrs index', defaults=(None, None))
+# label index, its attribute levels ({name: 0|1|2}, for captions), its index among the split's pictures (where
+# a record's pixels come from), and its caption of a folder's captions.jsonl ('' or None: none)
+Sample = namedtuple('Sample', 'picture label attrs index text', defaults=(None, None, None))
 
 
 class Task:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from common.configurator import configure
 from common.files import atomic_write, file_sha256, writable_folder, write_json
 from common.runtime import run_record
-from data.pictures import label_words, load_split, source_files
+from data.pictures import captions, label_words, load_split, source_files
 from data.shakespeare import load_text, split_text, text_path
 from tasks import get_tasks
 from tasks.attributes import attributes_of, measure, tercile_cuts, to_levels
@@ -73,6 +73,15 @@ def label_strings(dataset, form):
     return list(DIGITS) if form == 'digits' else words
 
 
+def caption_form(dataset):
+    """What the describe tasks' records can hold: the characters of the dataset's captions and the longest."""
+    texts = [t for split in ('train', 'val', 'test') for t in captions(split, dataset) or ()]
+    if not any(texts):
+        raise SystemExit(f"error: the describe tasks write a folder's own captions, and {dataset} has none; put a "
+                         "captions.jsonl beside its train/ and import it again, or leave the tasks out")
+    return dict(chars=''.join(sorted(set(''.join(texts)))), longest=max(map(len, texts)))
+
+
 def build_meta(names, num_codes, tokens_per_image, *, dataset='mnist', labels='digits', text='', question_work=False):
     """The vocabulary and record length of a dataset holding these tasks' records (and `text`, mixed in)."""
     task_list = get_tasks(names)
@@ -80,6 +89,8 @@ def build_meta(names, num_codes, tokens_per_image, *, dataset='mnist', labels='d
                 dataset=dataset, question_work=question_work)
     if any('attributes' in t.meta_keys for t in task_list):  # captions say facts measured for this dataset only
         form['attributes'] = list(attributes_of(dataset))
+    if any('captions' in t.meta_keys for t in task_list):  # a folder's own captions
+        form['captions'] = caption_form(dataset)
     alphabet = image_alphabet(num_codes)
     texts = [r for t in task_list
              for r in t.texts(dict(form, image_alphabet=alphabet, tokens_per_image=tokens_per_image))]
@@ -121,14 +132,16 @@ Split = namedtuple('Split', 'text ids layout pixels codes labels images')
 def split_records(split, vq, meta, task_list, rng):
     """The records of one split as text, their ids and layout, and the codes and labels of its real images."""
     images, labels = load_split(split, meta['dataset'])
+    texts = captions(split, meta['dataset']) or [None] * len(images)
     n_real = len(images)
     if split == 'train' and augment_copies:
         images = np.concatenate([images] + [augment(images, rng) for _ in range(augment_copies)])
         labels = np.tile(labels, augment_copies + 1)
+        texts = texts * (augment_copies + 1)
     codes = encode_images(vq, images)
     levels = to_levels(measure(images, meta['dataset']), meta['attribute_cuts']) if 'attribute_cuts' in meta else {}
-    samples = [Sample(letters(row, meta), int(label), {a: int(v[i]) for a, v in levels.items()}, i)
-               for i, (row, label) in enumerate(zip(codes, labels))]
+    samples = [Sample(letters(row, meta), int(label), {a: int(v[i]) for a, v in levels.items()}, i, text)
+               for i, (row, label, text) in enumerate(zip(codes, labels, texts))]
     pool = Pool(samples[:n_real])  # the second picture of a record showing two is a real one of the same split
     copy_tasks = [t for t in task_list if augment_draw or not t.draws]
     lines, source, layout = [], [], []

@@ -107,6 +107,13 @@ def bad(root, what):
         open(f'{src}/train/circle/001.png', 'wb').write(data[:len(data) // 2])
     elif what == 'a decompression bomb':
         Image.new('1', (9000, 9000)).save(f'{src}/train/circle/002.png')  # 81 million pixels, a few KB on disk
+    elif what.startswith('captions'):
+        good = json.dumps(dict(image='train/circle/000.png', text='a big circle'))
+        third = {'captions of bad JSON': '{"image": "train/circle/001.png", "text": ',
+                 'captions of a missing picture': json.dumps(dict(image='train/circle/999.png', text='a circle')),
+                 'captions with an empty text': json.dumps(dict(image='train/circle/001.png', text='  ')),
+                 'captions a record cannot hold': json.dumps(dict(image='train/circle/001.png', text='r: 3 # x'))}[what]
+        open(f'{src}/captions.jsonl', 'w').write(f'{good}\n\n{third}\n')
     return src
 
 
@@ -116,6 +123,10 @@ def bad(root, what):
     ('a label the records cannot hold', "the label 'circle, big.' holds characters a record cannot"),
     ('not a picture', '000.png is not a readable picture'), ('a truncated picture', '001.png is not a readable'),
     ('a decompression bomb', '002.png is not a readable picture (ValueError: 9000x9000 pixels'),
+    ('captions of bad JSON', 'captions.jsonl, line 3 is not JSON'),
+    ('captions of a missing picture', "captions.jsonl, line 3: 'train/circle/999.png' is not a picture of train/"),
+    ('captions with an empty text', "captions.jsonl, line 3: the text of 'train/circle/001.png' is empty"),
+    ('captions a record cannot hold', "captions.jsonl, line 3: the text 'r: 3 # x' holds characters a record cannot"),
 ])
 def test_a_bad_folder_or_file_is_one_line_naming_it_and_writes_nothing(tmp_path, what, message):
     src = bad(tmp_path, what)
@@ -140,24 +151,33 @@ def test_unreadable_pictures_can_be_skipped_and_counted_and_duplicates_are_a_war
 
 
 def test_a_run_of_a_folder_is_one_make_command(tmp_path):
-    """make all IMAGES=folder: import, tokenizer, records, GPT, judge and report, named after the folder."""
+    """make all IMAGES=folder on colour pictures with captions: import, tokenizer, records of every task of a
+    captioned folder, GPT, judge and report, named after the folder."""
     import subprocess
     import sys
+    from data.folders.shapes import write
     name = f'toy_shapes_{os.getpid()}'  # its import lands in data/<name>/: a name no other run of the suite takes
-    src = shapes(str(tmp_path / name.replace('_', '-').title()), n=30, test=6)
+    src = str(tmp_path / name.replace('_', '-').title())
+    write(src, 16, 4, 0)
     paths = [f'PY={sys.executable}', 'SETUP=', f'IMAGES={src}', 'VQVAE_CONFIG=tests/configs/vqvae_tiny.py',
              'TRAIN_CONFIG=tests/configs/train_make.py', f'VQVAE_DIR={tmp_path}/vq', f'DATA_DIR={tmp_path}/data',
              f'RUN_DIR={tmp_path}/run', f'JUDGE={tmp_path}/judge/ckpt.pt']
     p = subprocess.run(['make', '--no-print-directory', '-n', 'all', *paths[1:]], cwd=ROOT, capture_output=True,
                        text=True)
     assert 'data.folder' in p.stdout and f'--dataset={name}' in p.stdout and 'config/judge_images.py' in p.stdout
+    assert 'config/prepare_images_captions.py' in p.stdout  # a captions.jsonl: the caption tasks' records
     p = subprocess.run(['make', '--no-print-directory', 'all', *paths], cwd=ROOT, capture_output=True, text=True)
     try:
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
         r = json.load(open(tmp_path / 'run' / 'eval' / 'results.json'))
-        assert r['data_meta']['dataset'] == name and r['data_meta']['labels'] == ['circle', 'square', 'triangle']
-        assert r['classification']['n'] == 18 and len(r['classification']['per_digit']) == 3
+        assert r['data_meta']['dataset'] == name and len(r['data_meta']['labels']) == 10
+        assert r['data_meta']['labels'][:2] == ['blue circle', 'blue cross']
+        assert r['classification']['n'] == 40 and len(r['classification']['per_digit']) == 10
         assert 'judge_accuracy' in r['generation']['guided']
+        d = r['describe']
+        assert d['n'] == 40 and d['bits_per_char'] < d['blind_bits_per_char'], d  # the captions read the pictures
+        assert r['describe_draw']['guided']['n'] > 0
+        assert np.load(tmp_path / 'data' / 'val.npz')['images'].shape[1:] == (32, 32, 3)
     finally:
         import shutil
         shutil.rmtree(os.path.join(ROOT, 'data', name), ignore_errors=True)

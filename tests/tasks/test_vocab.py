@@ -7,9 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from data.records import prepare
 from data.records.prepare import build_meta
 from tasks import TASKS, get_tasks
 from tasks.base import Pool, Sample
+from tasks.describe import DESCRIBE
+from tasks.describe_draw import DESCRIBE_DRAW
 from tasks.draw import DRAW
 from tasks.read import READ
 from tasks.vocab import (IMAGE_TOKEN, PAD, check_text, decode, encode, image_alphabet, image_ids, image_token_id,
@@ -70,17 +73,25 @@ def test_meta_holds_every_task_character_and_prompts_line_up():
             get_tasks(bad)
 
 
-def test_every_task_writes_records_in_its_vocabulary():
+def test_every_task_writes_records_in_its_vocabulary(monkeypatch):
+    captions = ['a small red circle at the top left on green', "a cat (grey); it's big!", 'x']
+    monkeypatch.setattr(prepare, 'captions', lambda split, dataset: captions)  # as a folder with captions.jsonl
     meta = build_meta(','.join(TASKS), 256, 16)
     meta['attribute_cuts'] = {a: [1.0, 2.0] for a in meta['attributes']}
     rng = np.random.default_rng(0)
     samples = [Sample(meta['image_alphabet'][200 + d:216 + d], d, {a: d % 3 for a in meta['attributes']})
                for d in range(10)]
     for task in TASKS.values():
-        for _ in range(20):
-            for p, a, *_ in task.records(samples[5], meta, rng=rng, pool=Pool(samples)):
+        for text in captions:
+            for p, a, *_ in task.records(samples[5]._replace(text=text), meta, rng=rng, pool=Pool(samples)):
                 line = p + a + '.'
                 assert len(line) <= meta['seq_len'] and set(line) <= set(meta['stoi'])
+    assert ''.join(DESCRIBE.records(samples[5]._replace(text=captions[1]), meta)[0]) == \
+        f"image:{samples[5].picture}, describe: {captions[1]}"
+    assert DESCRIBE.records(samples[5], meta) == DESCRIBE_DRAW.records(samples[5], meta) == []  # no caption, no record
+    monkeypatch.setattr(prepare, 'captions', lambda split, dataset: None)
+    with pytest.raises(SystemExit, match='the describe tasks write a folder.s own captions, and mnist has none'):
+        build_meta('read,describe', 256, 16)
 
 
 @settings(max_examples=60, deadline=None)

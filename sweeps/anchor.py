@@ -1,0 +1,87 @@
+"""The anchor: a plain CNN classifier trained on a dataset's pictures for the CPU seconds a VLM run trained, to put
+beside the VLM's reading. The same conv net the VLM reads pixels through (nanogpt/vision.py's 'cnn', one vector
+per picture), with a linear head instead of the GPT, the same shifts as augmentation, chosen on validation; the
+test set is read once, at the end, by the epoch that read validation best.
+
+    python -m sweeps.anchor --dataset=shapes --seconds=600      # or --run=out/shapes_cnn (its training seconds)
+
+Prints one JSON line: validation and test accuracy, steps, seconds.
+"""
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from common.configurator import configure
+from data.pictures import label_words, load_split
+from nanogpt.vision import ImageEncoder, shift_images
+from vqvae.model import grids
+
+# -----------------------------------------------------------------------------
+dataset = 'mnist'  # mnist, fashion_mnist or an imported folder
+run = ''  # a VLM run folder: its training seconds (ckpt.pt's train_seconds) are the budget
+seconds = 0.0  # the budget in seconds of training steps, when no run is given
+width = 64  # channels of the conv net: the VLM's encoder_width
+n_embd = 96  # the vector it writes per picture: the VLM's n_embd
+batch_size = 128
+learning_rate = 3e-3  # the peak of a cosine schedule over the budget's time
+pixel_shift = 1  # each picture moves by up to this many pixels, as the VLM's pixel_shift
+eval_every = 200  # steps between readings of the validation pictures
+seed = 1337
+threads = 0
+# -----------------------------------------------------------------------------
+configure(globals())
+if threads:
+    torch.set_num_threads(threads)
+if run:
+    state = torch.load(os.path.join(run, 'ckpt.pt'), map_location='cpu', weights_only=False)
+    seconds = state.get('train_seconds') or state['elapsed']
+if seconds <= 0:
+    raise SystemExit("error: give the budget: --seconds=600, or --run=out/<run> to take a VLM run's training time")
+torch.manual_seed(seed)
+gen = torch.Generator().manual_seed(seed)
+x, y = (torch.from_numpy(np.array(a)) for a in load_split('train', dataset))
+vx, vy = load_split('val', dataset)
+side, channels = x.shape[1], (x.shape[3] if x.dim() == 4 else 1)
+encoder = ImageEncoder('cnn', n_embd, grids(side)[-1] ** 2, width, vectors=1, side=side, channels=channels)
+model = nn.Sequential(encoder, nn.Flatten(), nn.Linear(n_embd, len(label_words(dataset))))
+opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.1)
+
+
+@torch.no_grad()
+def accuracy(images, labels):
+    model.eval()
+    x_ = torch.from_numpy(np.array(images))
+    pred = torch.cat([model(x_[i:i + 1000]).argmax(1) for i in range(0, len(x_), 1000)]).numpy()
+    model.train()
+    return float((pred == labels).mean())
+
+
+best, best_state, step, spent = -1.0, None, 0, 0.0
+while spent < seconds:
+    t0 = time.time()
+    lr = learning_rate * 0.5 * (1 + math.cos(math.pi * min(1.0, spent / seconds)))
+    for g in opt.param_groups:
+        g['lr'] = lr
+    idx = torch.randint(len(x), (batch_size,), generator=gen)
+    shifts = torch.randint(-pixel_shift, pixel_shift + 1, (batch_size, 2), generator=gen)
+    loss = F.cross_entropy(model(shift_images(x[idx], shifts)), y[idx].long())
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    step += 1
+    spent += time.time() - t0
+    if step % eval_every == 0 or spent >= seconds:
+        acc = accuracy(vx, vy)
+        print(f"step {step}: loss {loss.item():.4f}, val accuracy {acc:.4f}, {spent:.0f}s of {seconds:.0f}s")
+        if acc > best:
+            best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
+model.load_state_dict(best_state)
+tx, ty = load_split('test', dataset)
+print(json.dumps(dict(dataset=dataset, seconds=round(spent, 1), steps=step, val_accuracy=best,
+                      test_accuracy=accuracy(tx, ty), parameters=sum(p.numel() for p in model.parameters()))))
