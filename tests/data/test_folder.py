@@ -166,7 +166,8 @@ def test_a_run_of_a_folder_is_one_make_command(tmp_path):
                        text=True)
     assert 'data.folder' in p.stdout and f'--dataset={name}' in p.stdout and 'config/judge_images.py' in p.stdout
     assert 'config/prepare_images_captions.py' in p.stdout  # a captions.jsonl: the caption tasks' records
-    p = subprocess.run(['make', '--no-print-directory', 'all', *paths], cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run(['make', '--no-print-directory', 'all', *paths, 'JUDGE_CONFIG=tests/configs/judge_tiny.py'],
+                       cwd=ROOT, capture_output=True, text=True)
     try:
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
         r = json.load(open(tmp_path / 'run' / 'eval' / 'results.json'))
