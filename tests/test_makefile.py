@@ -156,7 +156,7 @@ def resolve(script, preset):
     return configure(g, [os.path.join(ROOT, preset)])
 
 
-def test_every_train_preset_is_a_full_valid_config_and_make_picks_it_for_its_knobs():
+def test_every_train_preset_is_a_full_valid_config_and_make_picks_it_for_its_knobs(tmp_path):
     from nanogpt.batches import parse_mix
     from nanogpt.vision import check_image_input
     from tasks import get_tasks
@@ -164,7 +164,8 @@ def test_every_train_preset_is_a_full_valid_config_and_make_picks_it_for_its_kno
                if f.startswith('train_') and f.endswith('.py')}
     knob_runs = {run_name(*k): k for k in itertools.product(DATASETS, TASKS, INPUTS)}
     folders = {f'images_{m}': m for m in INPUTS}  # IMAGES=folder's: one per input, named by make after the folder
-    assert presets - set(knob_runs) == {'mnist_blog', *folders}  # the rest, each a knob combination's
+    captioned = {'images_captions_cnn': 'cnn'}  # a folder with a captions.jsonl: its caption tasks too
+    assert presets - set(knob_runs) == {'mnist_blog', *folders, *captioned}  # the rest, each a knob combination's
     assert {'mnist_letters', 'mnist_cnn', 'fashion_mnist_cnn', 'fashion_mnist_letters', 'mnist_all_cnn',
             'mnist_all_letters'} <= presets
     for name in sorted(presets):
@@ -180,6 +181,15 @@ def test_every_train_preset_is_a_full_valid_config_and_make_picks_it_for_its_kno
             where = paths('IMAGES=/pictures/Toy-Box', f'IMAGE_INPUT={folders[name]}')
             assert where['TRAIN_CONFIG'] == f'config/train_{name}.py' and where['DATA_NAME'] == 'toy_box_vlm'
             assert where['RUN_DIR'] == f'out/toy_box_{folders[name]}' and where['JUDGE'] == 'out/judge_toy_box/ckpt.pt'
+            continue
+        if name in captioned:
+            assert config['dataset'] == 'images_captions_vlm' and 'describe' in config['task_mix'], name
+            (tmp_path / 'Toy-Box').mkdir(exist_ok=True)
+            (tmp_path / 'Toy-Box' / 'captions.jsonl').write_text('')
+            where = paths(f'IMAGES={tmp_path}/Toy-Box')
+            assert where['TRAIN_CONFIG'] == f'config/train_{name}.py' and where['DATA_NAME'] == 'toy_box_captions_vlm'
+            assert where['DATA_CONFIG'] == 'config/prepare_images_captions.py'
+            assert where['RUN_DIR'] == 'out/toy_box_captions_cnn'
             continue
         dataset, tasks, image_input = knob_runs[name]
         assert config['image_input'] == image_input, name
