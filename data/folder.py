@@ -28,7 +28,6 @@ a picture, a truncated one or a decompression bomb (skip_bad=True skips those an
 same picture in train/ and test/ is a warning with the count. A captions.jsonl line of bad JSON, a
 picture that is not in the folder or an empty text is one line giving the line's number.
 """
-import hashlib
 import json
 import os
 import re
@@ -40,7 +39,7 @@ if __name__ == '__main__' and not __package__:
 
 import numpy as np
 
-from common.files import atomic_write, writable_folder, write_json
+from common.files import atomic_write, file_sha256, writable_folder, write_json
 from common.pictures import fit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -209,11 +208,6 @@ def read_captions(src, files):
     return out
 
 
-def file_hash(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def import_folder(src, out_dir, side=0, seed=1337, skip_bad=False, quiet=False, channels=0):
     """Every picture of a folder into out_dir's arrays, streamed; pictures.json last. Returns its content.
     side 0: 28 grey, 32 colour; channels 0: colour where the pictures have it (1 grey, 3 colour)."""
@@ -228,8 +222,8 @@ def import_folder(src, out_dir, side=0, seed=1337, skip_bad=False, quiet=False, 
     side = side or SIDES[channels]
     captions = read_captions(src, files)
     os.makedirs(out_dir, exist_ok=True)
-    train_hashes = {file_hash(f) for f, _ in files['train'] + files['val']}
-    duplicates = sum(file_hash(f) in train_hashes for f, _ in files['test'])
+    train_hashes = {file_sha256(f) for f, _ in files['train'] + files['val']}
+    duplicates = sum(file_sha256(f) in train_hashes for f, _ in files['test'])
     if duplicates:
         print(f"warning: {duplicates} picture(s) of {src}/test are also in train/ (the same bytes): the test "
               "set is not all unseen", file=sys.stderr)

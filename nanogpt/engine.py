@@ -69,8 +69,9 @@ class Engine:
     def likelihood(self, prompts, answers, images=None, batch_size=1000):
         """Log-likelihood (N,) of each row's own answer after its own prompt, teacher-forced: one forward pass
         over prompt + answer, rows of one length together."""
-        rows = [p + a for p, a in zip(self.ids(prompts), self.ids(answers))]
-        starts = [len(p) for p in self.ids(prompts)]
+        heads = self.ids(prompts)
+        rows = [p + a for p, a in zip(heads, self.ids(answers))]
+        starts = [len(p) for p in heads]
         out = torch.zeros(len(rows))
         for idx in by_length(rows, batch_size):
             seq = torch.tensor([rows[j] for j in idx], device=self.device)
