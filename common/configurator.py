@@ -31,6 +31,7 @@ RANGES = {
     'n_head': between(1, 64, 'more heads than the widest model has dimensions'),
     'n_embd': between(1, 4096, 'wider models do not fit one machine'),
     'hidden': between(1, 2048, 'a tokenizer wider than this only costs memory'),
+    'res_blocks': between(0, 16, 'a tokenizer deeper than this only costs time'),
     'code_dim': between(1, 1024, 'a code vector wider than this only costs memory'),
     # the image letters run from U+0100 to U+02C1 and no further: 450 is every letter there is
     'num_codes': between(2, 450, 'the Unicode letters after U+0100 that write image codes'),
@@ -59,6 +60,8 @@ RANGES = {
     'grad_clip': between(0, 1e6, 'a clip past it never clips'),
     'answer_weight': between(0, 1000, 'a weight past it drowns every other target'),
     'commitment': between(0, 100, "the VQ-VAE's commitment weight"),
+    'perceptual': between(0, 100, "the VQ-VAE's perceptual weight"),
+    'perceptual_steps': between(1, BIG, 'a month of steps'),
     'augment_copies': between(0, 16, 'each copy of the training pictures costs its memory again'),
     'max_shift': between(0, 14, 'half a picture'),
     'max_rotate': between(0, 180, 'degrees'),

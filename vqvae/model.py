@@ -25,6 +25,8 @@ class VQVAEConfig:
     num_codes: int = 26         # codebook size; 26 writes as the letters A-Z
     code_dim: int = 16          # width of each code vector
     hidden: int = 64            # conv channels / half the MLP width
+    res_blocks: int = 0         # conv: residual blocks on each side of the grid; they let the decoder draw sharp
+                                # edges from its neighbours' codes, where a plain conv stack blurs them
     decay: float = 0.99         # EMA decay of the codebook
     dead_threshold: float = 1.0  # codes picked fewer times than this per batch (EMA) get restarted
     side: int = 28              # the pictures' side, in pixels: the dataset's, not a knob
@@ -128,6 +130,17 @@ class VectorQuantizer(nn.Module):
         return z + (zq - z).detach(), idx, commit
 
 
+class ResBlock(nn.Module):
+    """x + a 3x3 then 1x1 convolution of it: the VQ-VAE paper's block, depth without losing the grid's layout."""
+
+    def __init__(self, h):
+        super().__init__()
+        self.net = nn.Sequential(nn.ReLU(), nn.Conv2d(h, h, 3, 1, 1), nn.ReLU(), nn.Conv2d(h, h, 1))
+
+    def forward(self, x):
+        return x + self.net(x)
+
+
 class VQVAE(nn.Module):
 
     def __init__(self, config):
@@ -146,8 +159,9 @@ class VQVAE(nn.Module):
             for fine, coarse in zip(sizes, sizes[1:sizes.index(g) + 1]):  # e.g. 7->4, and 4->7 back
                 down += [nn.Conv2d(h, h, 3, 2, 1), nn.ReLU()]
                 up = [nn.ConvTranspose2d(h, h, 3, 2, 1, output_padding=fine - (2 * coarse - 1)), nn.ReLU()] + up
-            self.encoder = nn.Sequential(*down, nn.Conv2d(h, h, 3, 1, 1), nn.ReLU(), nn.Conv2d(h, d, 1))
-            self.decoder = nn.Sequential(nn.Conv2d(d, h, 3, 1, 1), nn.ReLU(), *up)
+            res = [ResBlock(h) for _ in range(c.res_blocks)], [ResBlock(h) for _ in range(c.res_blocks)]
+            self.encoder = nn.Sequential(*down, nn.Conv2d(h, h, 3, 1, 1), *res[0], nn.ReLU(), nn.Conv2d(h, d, 1))
+            self.decoder = nn.Sequential(nn.Conv2d(d, h, 3, 1, 1), *res[1], nn.ReLU(), *up)
         elif c.encoder == 'mlp':
             pixels = c.side * c.side * c.channels
             self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, 8 * h), nn.ReLU(), nn.Linear(8 * h, t * d))

@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from common.configurator import configure
 from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import StopSignal, pick_device, run_record
-from data.pictures import load_split, source_files
+from data.pictures import label_words, load_split, source_files
 from vqvae.model import VQVAE, VQVAEConfig, grids
+from vqvae.perceptual import perceptual_loss, train_features
 
 # -----------------------------------------------------------------------------
 out_dir = 'out/vqvae_mnist'
@@ -34,9 +35,12 @@ tokens_per_image = 16  # 0: the finest grid of at most 8x8 of the pictures' side
 num_codes = 26
 code_dim = 16
 hidden = 64
+res_blocks = 0  # residual blocks each side of the grid (conv): 0 is the plain stack of MNIST's letters
 decay = 0.99
 dead_threshold = 1.0
 commitment = 0.25
+perceptual = 0.0  # weight of the perceptual term (vqvae/perceptual.py); 0 is pixels alone, as MNIST's letters
+perceptual_steps = 1500  # training steps of the classifier whose features that term compares
 batch_size = 128
 max_iters = 2000
 learning_rate = 2e-3
@@ -68,6 +72,12 @@ def evaluate(model, images, batch=1000):
     return dict(bce=bce / n, mse=mse / n, codes_used=int((counts > 0).sum()), perplexity=perplexity)
 
 
+def loss_words(c):
+    """The loss a tokenizer of config c learns by, in words: a state saved before the perceptual term had none."""
+    weight = float(c.get('perceptual', 0.0))
+    return f"perceptual={weight}" + (f" over {c.get('perceptual_steps')} steps' features" if weight else '')
+
+
 def main():
     config = configure(globals())
     writable_folder(out_dir)
@@ -76,7 +86,8 @@ def main():
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    train_x = torch.from_numpy(load_split('train', dataset)[0].astype(np.float32) / 255).to(dev)
+    train_x, train_y = load_split('train', dataset)
+    train_x = torch.from_numpy(train_x.astype(np.float32) / 255).to(dev)
     val_x = torch.from_numpy(load_split('val', dataset)[0].astype(np.float32) / 255).to(dev)
     shape = tuple(train_x.shape[1:])  # the dataset's pictures say their side and channels; they are not knobs
     picture = dict(side=shape[0], channels=shape[2] if len(shape) == 3 else 1)
@@ -105,8 +116,11 @@ def main():
         default = VQVAEConfig()  # a tokenizer saved before a field existed had its default
         differ = [f"{k}={was.get(k, getattr(default, k))!r} (asked {v!r})" for k, v in model_args.items()
                   if was.get(k, getattr(default, k)) != v]
-        if (state.get('config') or {}).get('dataset', dataset) != dataset:
-            differ.append(f"dataset={state['config']['dataset']!r} (asked {dataset!r})")
+        was_config = state.get('config') or {}
+        if was_config.get('dataset', dataset) != dataset:
+            differ.append(f"dataset={was_config['dataset']!r} (asked {dataset!r})")
+        if loss_words(was_config) != loss_words(config):
+            differ.append(f"{loss_words(was_config)} (asked {loss_words(config)})")
         if differ:  # the tokenizer it was, or none: never a mix of two
             raise SystemExit(f"error: {last_path} is a tokenizer of {', '.join(differ)}; resume "
                              "it as it was, or start afresh with --init_from=scratch --force=True")
@@ -133,6 +147,13 @@ def main():
 
     stop = StopSignal()
     t0 = time.time()
+    features = None
+    if perceptual:
+        with torch.random.fork_rng(devices=[]):  # its initialisation draws from its own seed, not the tokenizer's
+            torch.manual_seed(seed + 1)
+            features = train_features(train_x, torch.from_numpy(train_y.astype(np.int64)).to(dev),
+                                      len(label_words(dataset)), perceptual_steps, seed)
+        print(f"perceptual features: {perceptual_steps} steps on the training pictures ({time.time() - t0:.0f}s)")
     while True:
         if it % eval_interval == 0 or it == max_iters:
             m = evaluate(model, val_x)
@@ -148,6 +169,8 @@ def main():
         logits, _, commit = model(x)
         # binary cross-entropy on intensities: sigmoid + MSE collapses to a blank image on MNIST
         loss = F.binary_cross_entropy_with_logits(logits, x) + commitment * commit
+        if features is not None:
+            loss = loss + perceptual * perceptual_loss(features, torch.sigmoid(logits), x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
