@@ -106,3 +106,43 @@ def test_resuming_a_tokenizer_of_other_sizes_is_one_line(pipeline, tmp_path):
     said = p.stderr.strip().splitlines()
     assert p.returncode == 1 and len(said) == 1 and 'is a tokenizer of num_codes=40 (asked 30)' in said[0]
     assert open(os.path.join(vq, 'last.pt'), 'rb').read() == before
+
+
+def test_residual_blocks_are_extra_layers_only_when_asked():
+    plain = VQVAE(VQVAEConfig(hidden=16, code_dim=4))
+    assert not any('.net.' in k for k in plain.state_dict())  # MNIST's letters: the plain stack, its keys as they were
+    deep = VQVAE(VQVAEConfig(hidden=16, code_dim=4, res_blocks=2, side=32, channels=3, tokens_per_image=64)).eval()
+    assert sum('.net.' in k for k in deep.state_dict()) == 2 * 2 * 4  # two blocks each side, two convs each
+    x = torch.randint(0, 256, (2, 32, 32, 3), dtype=torch.uint8)
+    assert deep.decode(deep.encode(x)).shape == x.shape
+
+
+def test_the_perceptual_term_grows_as_a_picture_blurs_and_trains_the_picture_not_itself():
+    from vqvae.perceptual import perceptual_loss, train_features
+    torch.manual_seed(0)
+    y = torch.from_numpy(np.arange(200) % 10)
+    x = torch.from_numpy(draw_digits(y.numpy(), np.random.default_rng(0))).float() / 255
+    net = train_features(x, y, 10, steps=60, seed=0)
+    assert not any(p.requires_grad for p in net.parameters())  # frozen: the tokenizer's loss trains nothing of it
+    assert perceptual_loss(net, x[:50], x[:50]).item() < 1e-6
+    blurs = [torch.nn.functional.avg_pool2d(x[:50, None], k, 1, k // 2)[:, 0] for k in (3, 5, 7)]
+    losses = [perceptual_loss(net, b, x[:50]).item() for b in blurs]
+    assert 0 < losses[0] < losses[1] < losses[2]
+    recon = blurs[1].clone().requires_grad_(True)
+    perceptual_loss(net, recon, x[:50]).backward()
+    assert recon.grad.abs().sum() > 0
+
+
+def test_a_perceptual_tokenizer_trains_and_refuses_to_resume_by_another_loss(pipeline, tmp_path):
+    vq = str(tmp_path / 'vq')
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=10', '--eval_interval=5',
+            '--perceptual=1.0', '--perceptual_steps=20', '--res_blocks=1', env_extra=pipeline['env'])
+    assert 'perceptual features: 20 steps' in p.stdout and load_vqvae(f'{vq}/ckpt.pt').config.res_blocks == 1
+    os.remove(f'{vq}/ckpt.pt')  # an unfinished run, as if stopped at its last evaluation
+    before = open(os.path.join(vq, 'last.pt'), 'rb').read()
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', '--perceptual=2.0',
+            '--perceptual_steps=20', '--res_blocks=1', '--init_from=resume', env_extra=pipeline['env'], check=False)
+    said = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(said) == 1
+    assert "perceptual=1.0 over 20 steps' features (asked perceptual=2.0" in said[0]
+    assert open(os.path.join(vq, 'last.pt'), 'rb').read() == before
