@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from common.configurator import configure
 from data.pictures import label_words, load_split
+from eval.judge import batched
 from nanogpt.vision import ImageEncoder, shift_images
 from vqvae.model import grids
 
@@ -53,11 +54,9 @@ model = nn.Sequential(encoder, nn.Flatten(), nn.Linear(n_embd, len(label_words(d
 opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.1)
 
 
-@torch.no_grad()
 def accuracy(images, labels):
     model.eval()
-    x_ = torch.from_numpy(np.array(images))
-    pred = torch.cat([model(x_[i:i + 1000]).argmax(1) for i in range(0, len(x_), 1000)]).numpy()
+    pred = batched(model, images, 'cpu').argmax(1)
     model.train()
     return float((pred == labels).mean())
 
