@@ -7,12 +7,15 @@ learns them in seconds.
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 
 import numpy as np
 import pytest
+import torch
+from filelock import FileLock
 
 # the digits drawn here are IDX files of our own, not the published MNIST: data/mnist.py reads them unchecked
 # (tests/data/test_mnist.py takes this away to see the check refuse them)
@@ -77,25 +80,59 @@ def run(module, *args, env_extra=None, check=True):
     return p
 
 
+@pytest.fixture(scope='session', autouse=True)
+def one_thread():
+    """One CPU thread for torch, here and in the commands the tests start (run() passes the environment on).
+
+    The models here are tiny: a second thread buys nothing, and the suite's workers share the cores; on a busy
+    2-core machine torch's threads wait on each other (a draw of 50 tiny pictures: 0.06 s on one thread, 2-6 s on
+    two; the tiny run's report 9 s against 44 s)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('OMP_NUM_THREADS', '1')
+        yield
+    torch.set_num_threads(before)
+
+
+def made_once(tmp_path_factory, name, make):
+    """The folder `name`, filled by make(folder) once for the whole session: under xdist, by the first worker to
+    ask while the others wait on its lock (pytest-xdist's recipe). Every worker reads it, so no test writes in it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = root.parent  # the session's folder, above each worker's own
+    folder, done = root / name, root / f'{name}.done'
+    with FileLock(str(root / f'{name}.lock')):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # the part a worker that failed left
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope='session')
 def pipeline(tmp_path_factory):
-    """A tiny VQ-VAE, prepared data and a tiny trained GPT, made once for the whole session."""
-    base = tmp_path_factory.mktemp('pipeline')
-    mnist = write_mnist(str(base / 'mnist'))
-    env = {'MNIST_DIR': mnist}
-    vq, data, out = str(base / 'vqvae'), str(base / 'data'), str(base / 'run')
-    run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', env_extra=env)
-    run('data.records.prepare', f'--vqvae_ckpt={vq}/ckpt.pt', f'--out_dir={data}', env_extra=env)
-    run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', env_extra=env)
-    return dict(mnist=mnist, vqvae=vq, data=data, out=out, env=env)
+    """A tiny VQ-VAE, prepared data, a tiny trained GPT and its report, made once for the whole session. The report
+    is made with the rest: nothing writes in the run folder once tests read it (on other workers, some copy it)."""
+    def make(base):
+        env = {'MNIST_DIR': write_mnist(str(base / 'mnist'))}
+        vq, data, out = str(base / 'vqvae'), str(base / 'data'), str(base / 'run')
+        run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', env_extra=env)
+        run('data.records.prepare', f'--vqvae_ckpt={vq}/ckpt.pt', f'--out_dir={data}', env_extra=env)
+        run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', env_extra=env)
+        run('eval.report', f'--out_dir={out}', f"--judge_ckpt={base / 'judge' / 'j.pt'}", '--n_per_digit=10',
+            env_extra=env)
+
+    base = made_once(tmp_path_factory, 'pipeline', make)
+    mnist = str(base / 'mnist')
+    return dict(mnist=mnist, vqvae=str(base / 'vqvae'), data=str(base / 'data'), out=str(base / 'run'),
+                env={'MNIST_DIR': mnist})
 
 
 @pytest.fixture(scope='session')
-def report(pipeline, tmp_path_factory):
-    """`eval.report` on the tiny pipeline, with a judge it trains itself (the judge file does not exist yet)."""
-    judge = str(tmp_path_factory.mktemp('report_judge') / 'j.pt')
-    run('eval.report', f"--out_dir={pipeline['out']}", f'--judge_ckpt={judge}', '--n_per_digit=10',
-        env_extra=pipeline['env'])
+def report(pipeline):
+    """`eval.report` on the tiny pipeline, with a judge it trained itself (the judge file did not exist yet)."""
     return os.path.join(pipeline['out'], 'eval')
 
 

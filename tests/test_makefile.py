@@ -35,7 +35,7 @@ def paths(*knobs):
 def test_make_all_then_stages_skip_and_args_force(tmp_path):
     env = dict(os.environ, MNIST_DIR=write_mnist(str(tmp_path / 'mnist')))
     tiny = [f'PY={sys.executable}', 'SETUP=', f'VQVAE_DIR={tmp_path}/vq', f'DATA_DIR={tmp_path}/data',
-            f'RUN_DIR={tmp_path}/run', 'VQVAE_CONFIG=tests/configs/vqvae_tiny.py',
+            f'RUN_DIR={tmp_path}/run', 'VQVAE_CONFIG=tests/configs/vqvae_make.py',
             'TRAIN_CONFIG=tests/configs/train_make.py', f'JUDGE={tmp_path}/judge/ckpt.pt']
     p = make('all', *tiny, 'ARGS=--max_iters=50', env=env)
     assert p.returncode == 0, p.stdout + p.stderr

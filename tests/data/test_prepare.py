@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 
 import numpy as np
 
@@ -78,8 +79,7 @@ def test_prepare_without_a_vqvae_says_what_to_do(tmp_path, tiny_mnist):
 
 def test_prepare_that_fails_on_its_input_leaves_the_data_whole(pipeline, tmp_path):
     data = str(tmp_path / 'data')
-    run('data.records.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}',
-        env_extra=pipeline['env'])
+    shutil.copytree(pipeline['data'], data)  # the data prepare makes with these settings: the pipeline's, copied
     before = digest(data)
     p = run('data.records.prepare', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt", f'--out_dir={data}',
             env_extra={'MNIST_DIR': str(tmp_path / 'empty')}, check=False)

@@ -13,25 +13,28 @@ from nanogpt.batches import picture_places, pictures_shown
 from tasks.attributes import measure, to_levels
 from tasks.caption import CAPTION
 from tasks.vocab import letters, load_meta
-from tests.conftest import run
+from tests.conftest import made_once, run
 
 MIX = 'read:0.3,draw:0.15,caption:0.2,caption_draw:0.1,question:0.25'
 
 
 @pytest.fixture(scope='session')
 def all_tasks(pipeline, report, tmp_path_factory):
-    base = tmp_path_factory.mktemp('all_tasks')
-    data, out = str(base / 'data'), str(base / 'run')
-    with open(os.path.join(report, 'results.json')) as f:
-        judge = json.load(f)['judge']['path']
+    def make(base):
+        with open(os.path.join(report, 'results.json')) as f:
+            judge = json.load(f)['judge']['path']
+        data, out = str(base / 'data'), str(base / 'run')
+        run('data.records.prepare', 'config/prepare_mnist_all.py', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt",
+            f'--out_dir={data}', env_extra=env)
+        # 40 steps: the tests here check each task's wiring, not what the model learnt
+        run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}',
+            f'--task_mix={MIX}', '--max_iters=40', '--eval_interval=40', env_extra=env)
+        run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', '--captions_per_label=3',
+            env_extra=env)
+
     env = pipeline['env']
-    run('data.records.prepare', 'config/prepare_mnist_all.py', f"--vqvae_ckpt={pipeline['vqvae']}/ckpt.pt",
-        f'--out_dir={data}', env_extra=env)
-    run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}', f'--task_mix={MIX}',
-        '--max_iters=100', '--eval_interval=100', env_extra=env)
-    run('eval.report', f'--out_dir={out}', f'--judge_ckpt={judge}', '--n_per_digit=2', '--captions_per_label=3',
-        env_extra=env)
-    return dict(data=data, out=out, env=env)
+    base = made_once(tmp_path_factory, 'all_tasks', make)  # once for every worker: the tests only read it
+    return dict(data=str(base / 'data'), out=str(base / 'run'), env=env)
 
 
 def test_every_record_holds_its_answer_where_its_layout_says(all_tasks, monkeypatch):

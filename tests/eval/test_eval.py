@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 
 from tests.conftest import run
 
@@ -14,16 +15,18 @@ def test_sample(pipeline):
     assert p.returncode != 0 and "'~'" in p.stderr and 'not in the vocabulary' in p.stderr
 
 
-def test_report_reads_validation_or_test(pipeline, report):
+def test_report_reads_validation_or_test(pipeline, report, tmp_path):
     """`python -m eval.report --split=val`: the same report on the validation pictures, into eval_val/, the test
     pictures' report (eval/) left as it was."""
-    test = os.path.join(report, 'results.json')
+    out = str(tmp_path / 'run')
+    shutil.copytree(pipeline['out'], out)  # a copy with its report: every worker reads the pipeline's own
+    test = os.path.join(out, 'eval', 'results.json')
     before = os.path.getmtime(test)
-    p = run('eval.report', f"--out_dir={pipeline['out']}", '--split=val', '--n_per_digit=5',
+    p = run('eval.report', f'--out_dir={out}', '--split=val', '--n_per_digit=5',
             f"--judge_ckpt={json.load(open(test))['judge']['path']}", env_extra=pipeline['env'])
     assert 'read (val): accuracy' in p.stdout and 'on 60 pictures' in p.stdout
     assert 'judge accuracy' in p.stdout and 'guidance 1.0' in p.stdout
-    val_dir = os.path.join(pipeline['out'], 'eval_val')
+    val_dir = os.path.join(out, 'eval_val')
     assert os.path.getmtime(test) == before and os.path.exists(os.path.join(val_dir, 'report.md'))
     for split, path in (('val', os.path.join(val_dir, 'results.json')), ('test', test)):
         res = json.load(open(path))

@@ -2,6 +2,7 @@
 and a resumed run continues exactly as an uninterrupted one would have."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 import pytest
 import torch
 
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT, made_once, run
 
 TINY = ['tests/configs/train_tiny.py', '--n_embd=32', '--max_iters=110', '--lr_decay_iters=110', '--eval_interval=20',
         '--log_interval=1', '--val_images=20']
@@ -40,11 +41,15 @@ def run_until(proc, marker, sig):
     return ''.join(seen) + rest
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def reference(pipeline, tmp_path_factory):
-    out = str(tmp_path_factory.mktemp('uninterrupted'))
-    p = run('nanogpt.train', *TINY, f"--dataset={pipeline['data']}", f'--out_dir={out}', env_extra=pipeline['env'])
-    return losses(p.stdout), out
+    def make(base):
+        p = run('nanogpt.train', *TINY, f"--dataset={pipeline['data']}", f"--out_dir={base / 'run'}",
+                env_extra=pipeline['env'])
+        (base / 'stdout.txt').write_text(p.stdout)
+
+    base = made_once(tmp_path_factory, 'uninterrupted', make)  # once for every worker: the tests only read it
+    return losses((base / 'stdout.txt').read_text()), str(base / 'run')
 
 
 def test_sigterm_saves_and_resume_matches_uninterrupted(pipeline, reference, tmp_path):
@@ -83,8 +88,9 @@ def test_sigkill_then_resume_from_the_last_evaluation(pipeline, reference, tmp_p
     assert losses(p.stdout) == {i: ref[i] for i in range(last_eval, 110)}
 
 
-def test_scratch_over_a_run_needs_force(pipeline, reference):
-    _, out = reference
+def test_scratch_over_a_run_needs_force(pipeline, reference, tmp_path):
+    out = str(tmp_path / 'run')
+    shutil.copytree(reference[1], out)  # a copy, its files' times kept: the reference is every worker's
     before = {f: os.path.getmtime(os.path.join(out, f)) for f in os.listdir(out)}
     for extra, what in ((['--n_embd=48'], 'a run of a different config (n_embd=32, now 48)'),
                         (['--max_iters=20'], 'a run;')):  # only how long it runs differs: still a finished run

@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -143,10 +144,12 @@ def test_resume_refuses_another_vocabulary(pipeline, tmp_path):
     n = meta['vocab_size']
     meta['vocab_size'] = n + 1
     json.dump(meta, open(os.path.join(data, 'meta.json'), 'w', encoding='utf-8'))
-    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f"--out_dir={pipeline['out']}",
+    out = str(tmp_path / 'run')
+    shutil.copytree(pipeline['out'], out)  # a start writes a probe file in its folder: not in the one others read
+    p = run('nanogpt.train', 'tests/configs/train_tiny.py', f'--dataset={data}', f'--out_dir={out}',
             '--init_from=resume', env_extra=pipeline['env'], check=False)
     assert p.returncode != 0 and f'vocabulary of {n}' in p.stderr and 'Traceback' not in p.stderr
-    assert torch.load(os.path.join(pipeline['out'], 'ckpt.pt'), weights_only=True)['model_args']['vocab_size'] == n
+    assert torch.load(os.path.join(out, 'ckpt.pt'), weights_only=True)['model_args']['vocab_size'] == n
 
 
 def test_missing_data_is_one_clear_error(tmp_path):
