@@ -71,6 +71,7 @@ RANGES = {
     'temperature': between(0, 100, 'past it sampling is uniform noise'),
     'low_temperature': between(0, 100, 'past it sampling is uniform noise'),
     'guidance': between(0, 100, 'past it guidance is all there is'),
+    'tries': between(1, 64, 'drawings per asked picture: each costs a drawing and a reading'),
     'top_k': between(0, 100000, 'more than any vocabulary holds'),
     'max_new_tokens': between(1, 100000, 'characters one call writes'),
     'num_samples': between(1, 10000, 'samples one call writes'),

@@ -25,6 +25,7 @@ from eval.scores import frechet_distance, judge_features, judge_reads, real_floo
     train_image_strings
 from nanogpt.engine import GUIDANCE, Engine
 from nanogpt.vlm import VLM, snapshots
+from tasks.draw import TRIES
 from tasks.text import TEXT
 
 # -----------------------------------------------------------------------------
@@ -37,6 +38,7 @@ captions_per_label = 500
 temperature = 1.0
 low_temperature = 0.7  # a second, sharper sampling temperature, also scored
 guidance = GUIDANCE  # a third scored draw: `temperature` with classifier-free guidance of this weight
+tries = TRIES  # ... each drawn again while the run does not read it as asked, up to this many times (1: once)
 top_k = 0
 seed = 1337
 device = 'auto'

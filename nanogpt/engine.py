@@ -4,6 +4,7 @@
     engine.score(['image:ĆƚĘ..., number:'], ['0', '1', ...])   # log-likelihood (N, 10) of each answer
     engine.complete(prompts, steps)                              # greedy text up to the '.' ending an answer
     engine.draw(['number:7, image:'], temperature=1.0, guidance=1.0, seed=0)   # image codes (N, T)
+    engine.look(codes)                                           # drawn codes as the run sees a picture
 
 Prompts are text; `images`, for a model that reads pixels, are the pictures their placeholders stand
 for: (N, P, S, S[, 3]) uint8 for prompts of P pictures each (or (N, S, S[, 3]) for one). Tasks (tasks/*.py)
@@ -125,6 +126,11 @@ class Engine:
                                       guidance=guidance, uncond=free.expand(len(p), -1) if guidance else None)
             codes[idx] = to_code[seq[:, p.shape[1]:].cpu()].numpy()
         return codes
+
+    def look(self, codes):
+        """Drawn codes (N, T) as the run sees any picture: decoded by its tokenizer, then its letters again, or
+        its pixels. How a run reads its own drawings."""
+        return self.model.see(self.model.decode(codes)[0])
 
     @torch.no_grad()
     def loss(self, rows):

@@ -60,9 +60,12 @@ def test_report_has_every_field(report):
     gen = r['generation']
     for g in gen.values():
         assert {'judge_accuracy', 'fid', 'distinct', 'memorised', 'per_digit', 'well_formed'} <= set(g)
-    assert set(gen) == {'t', 'low_t', 'guided', 'greedy'}
+    assert set(gen) == {'t', 'low_t', 'guided_once', 'guided', 'greedy'}
+    # guided: drawn again while the run does not read it as asked; guided_once: its first drawings alone
+    assert gen['guided']['tries'] == 8 and 1 <= gen['guided']['drawings_per_picture'] <= 8
+    assert gen['guided']['judge_accuracy'] >= gen['guided_once']['judge_accuracy'] - 0.05
     assert [gen[k]['temperature'] for k in ('t', 'low_t', 'guided', 'greedy')] == [1.0, 0.7, 1.0, 0.0]
-    assert [gen[k]['guidance'] for k in ('t', 'low_t', 'guided', 'greedy')] == [0.0, 0.0, 1.0, 0.0]
+    assert [gen[k]['guidance'] for k in ('t', 'low_t', 'guided_once', 'guided', 'greedy')] == [0.0, 0.0, 1.0, 1.0, 0.0]
     assert gen['t']['n'] == 100
     assert set(r['tokenizer_ceiling']) == {'judge_accuracy', 'mse', 'fid'}
     for png in ('accuracy_vs_iter', 'generated_first_last', 'reconstructions', 'confusion', 'token_histograms'):

@@ -100,3 +100,23 @@ def test_constrained_decoding_is_well_formed_even_untrained():
     model = GPT(GPTConfig(block_size=40, vocab_size=words['vocab_size'], n_layer=1, n_head=1, n_embd=8)).eval()
     codes = DRAW.generate(Engine(model, words), np.array([1, 7, 7, 3]), temperature=1.5, seed=0)  # prompts of 2 lengths
     assert codes.shape == (4, 16) and (codes >= 0).all()
+
+
+def test_guided_drawing_draws_again_until_the_run_reads_it_as_asked(pipeline):
+    vlm = VLM.from_pretrained(pipeline['out'])  # the tiny trained run: it reads some of its drawings as asked
+    engine, labels, meta = vlm.engine(), np.arange(10).repeat(10), vlm.vocab
+    sampling = dict(temperature=1.5, guidance=1.0, seed=3)
+    once = DRAW.generate(engine, labels, **sampling)
+
+    def asked(codes):  # which drawings the run itself reads as asked, looking at the decoded pictures
+        return READ.scores(engine, vlm.see(vlm.decode(codes)[0])).argmax(1).numpy() == labels
+
+    first, kept, made, _ = DRAW.until_read(engine, labels, 6, **sampling)
+    assert np.array_equal(first, once)  # the first drawings are those of one try: tries=1 draws as before
+    assert made.min() == 1 and made.max() <= 6 and (made[asked(first)] == 1).all() and (made > 1).any()
+    assert np.array_equal(kept[made == 1], first[made == 1])  # a drawing read as asked is kept
+    read_now = asked(kept)
+    assert read_now.sum() > asked(first).sum() and (read_now | (made == 6)).all()  # the rest ran out of tries
+    assert np.array_equal(DRAW.generate(engine, labels, 6, **sampling), kept)  # seeded: the same drawings again
+    with pytest.raises(SystemExit, match='needs a run that reads'):
+        DRAW.generate(Engine(vlm, dict(meta, tasks=['draw'])), labels, 2, seed=3)
