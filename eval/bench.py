@@ -80,7 +80,8 @@ def fresh_model(cfg, vlm, dev):
     mode = cfg.get('image_input', 'letters')
     encoder = None if mode == 'letters' else ImageEncoder.from_vqvae(vlm.tokenizer, cfg['n_embd'], vectors) \
         if mode == 'frozen' else ImageEncoder(mode, cfg['n_embd'], meta['tokens_per_image'],
-                                              cfg.get('encoder_width', 64), vectors=vectors)
+                                              cfg.get('encoder_width', 64), vectors=vectors,
+                                              side=vlm.tokenizer.config.side, channels=vlm.tokenizer.config.channels)
     return VLM(gpt, vlm.tokenizer, meta, encoder).to(dev)
 
 

@@ -2,10 +2,14 @@ import json
 import os
 
 import pytest
+import torch
 
 import eval.bench as bench
 import nanogpt.batches as batches
+from data.records.prepare import build_meta
+from nanogpt.model import GPT, GPTConfig
 from nanogpt.vlm import VLM
+from vqvae.model import VQVAE, VQVAEConfig
 from tests.conftest import ROOT, run
 
 
@@ -91,3 +95,15 @@ def test_bench_without_a_run_says_what_to_do(tmp_path, pipeline):
     p = run('eval.bench', f'--out_dir={tmp_path}', env_extra=pipeline['env'], check=False)
     assert p.returncode != 0 and 'Traceback' not in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert 'config.json' in p.stderr and 'make train' in p.stderr
+
+
+def test_bench_builds_the_run_shape_of_a_colour_folder():
+    """A run of one's own colour pictures (32x32 RGB, an 8x8 grid of letters) is timed on its own shape: the
+    encoder bench builds reads the tokenizer's pictures, as train's does."""
+    meta = build_meta('read,draw', 32, 64)
+    tokenizer = VQVAE(VQVAEConfig(tokens_per_image=64, num_codes=32, hidden=16, code_dim=4, side=32, channels=3))
+    gpt = GPT(GPTConfig(block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size'], n_layer=1, n_head=1, n_embd=8))
+    cfg = dict(n_layer=1, n_head=1, n_embd=8, bias=True, dropout=0.0, image_input='cnn', image_vectors=1,
+               encoder_width=8)
+    model = bench.fresh_model(cfg, VLM(gpt, tokenizer, meta), 'cpu')
+    assert model.encoder(torch.zeros(2, 32, 32, 3, dtype=torch.uint8)).shape == (2, 1, 8)
