@@ -7,8 +7,8 @@ import os
 import shutil
 import tempfile
 
-import torch
-
+# torch is imported inside the three functions that save, hash or load tensors: the stages that never touch one
+# (the folder import, run 13 times by its tests) start in 0.2 s instead of 1.6 s
 MIN_FREE_MB = 64  # a stage starts only where its checkpoints and records fit; less is a full disk in all but name
 
 
@@ -67,6 +67,7 @@ def atomic_write(path, write):
 
 def weights_sha256(state_dict):
     """SHA-256 of a state dict's names and bytes: a checkpoint carries it, and loading checks it."""
+    import torch
     h = hashlib.sha256()
     for name, t in state_dict.items():
         h.update(name.encode())
@@ -76,6 +77,7 @@ def weights_sha256(state_dict):
 
 def atomic_save(obj, path):
     """torch.save through atomic_write; a dict holding a 'model' state dict also gets its 'model_sha256'."""
+    import torch
     if isinstance(obj, dict) and isinstance(obj.get('model'), dict):
         obj = dict(obj, model_sha256=weights_sha256(obj['model']))
     atomic_write(path, lambda f: torch.save(obj, f))
@@ -95,6 +97,7 @@ def write_text(path, text):
 def load_checkpoint(path, what, fix, device='cpu'):
     """torch.load with weights_only=True (a checkpoint never runs code), the weights checked against the
     checksum saved with them, every failure one clear line."""
+    import torch
     if not os.path.exists(path):
         raise SystemExit(f"error: {what} {path} not found; {fix}")
     try:
