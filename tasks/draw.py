@@ -101,12 +101,19 @@ class Draw(Task):
                                                                                      for s in strings])),
                     per_digit=per_digit)
 
-    def scored(self, ev, labels, codes, seconds, **sampling):
+    def measured(self, ev, labels, codes, seconds, **sampling):
         """The scores of drawings (codes (N, T)) asked for `labels`: (scores, images)."""
         images, _ = ev.vlm.decode(codes)
         res = self.measure(ev, images, labels, codes)
         res.update(sampling, seconds=seconds)
         return res, images
+
+    def scored(self, ev, labels, engine=None, tries=1, **sampling):
+        """Draw one picture per label and score the drawings: (scores, codes, images)."""
+        t0 = time.time()
+        codes = self.generate(engine or ev.engine, labels, tries, **sampling)
+        res, images = self.measured(ev, labels, codes, time.time() - t0, **sampling)
+        return res, codes, images
 
     def evaluate(self, ev):
         c, n = ev.config, len(ev.meta['labels'])
@@ -120,8 +127,8 @@ class Draw(Task):
             first, kept, made, once = self.until_read(ev.engine, labels, k, **sampling)
             seconds = time.time() - t0
             if k > 1:  # the first drawings alone: what drawing again adds to guidance
-                res['guided_once'], _ = self.scored(ev, labels, first, once, **sampling)
-            res[key], images[key] = self.scored(ev, labels, kept, seconds, **sampling)
+                res['guided_once'], _ = self.measured(ev, labels, first, once, **sampling)
+            res[key], images[key] = self.measured(ev, labels, kept, seconds, **sampling)
             res[key].update(tries=k, drawings_per_picture=float(made.mean()))
         for key, g in res.items():
             print(f"draw T={g['temperature']}" + (f", guidance {g['guidance']}" if g['guidance'] else '') +
