@@ -26,8 +26,8 @@ def share(x):
     return '-' if x is None else f"{x:.2%}"  # memorisation is not measured where train.txt is not at hand
 
 
-# drawings at most per asked picture where drawing is guided: one is drawn again while the run does not read it as
-# asked. Of the colour shapes' guided drawings, one in two is read as asked; eight almost always hold one
+# drawings at most per asked picture where drawing is guided, drawn again while the run does not read it as asked:
+# on the colour shapes nearly every picture passes by its second, and 16 drew no better than 8
 TRIES = 8
 GRID_LABELS = 20  # the report's grids show a row for each of the first labels, this many at most
 
