@@ -77,11 +77,8 @@ def fresh_model(cfg, vlm, dev):
     meta, vectors = vlm.vocab, cfg.get('image_vectors', 0)
     gpt = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
                         dropout=cfg['dropout'], block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size']))
-    mode = cfg.get('image_input', 'letters')
-    encoder = None if mode == 'letters' else ImageEncoder.from_vqvae(vlm.tokenizer, cfg['n_embd'], vectors) \
-        if mode == 'frozen' else ImageEncoder(mode, cfg['n_embd'], meta['tokens_per_image'],
-                                              cfg.get('encoder_width', 64), vectors=vectors,
-                                              side=vlm.tokenizer.config.side, channels=vlm.tokenizer.config.channels)
+    encoder = ImageEncoder.for_run(cfg.get('image_input', 'letters'), cfg['n_embd'], meta['tokens_per_image'],
+                                   vlm.tokenizer, cfg.get('encoder_width', 64), vectors)
     return VLM(gpt, vlm.tokenizer, meta, encoder).to(dev)
 
 

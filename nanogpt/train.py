@@ -187,12 +187,8 @@ with torch.random.fork_rng():
 
 def encoder_for(args):
     """The image encoder of a pixel run, None for letters ('frozen': the tokenizer's encoder, frozen)."""
-    if image_input == 'letters':
-        return None
-    if image_input == 'frozen':
-        return ImageEncoder.from_vqvae(tokenizer, args['n_embd'], image_vectors)
-    return ImageEncoder(image_input, args['n_embd'], meta['tokens_per_image'], encoder_width, vectors=image_vectors,
-                        side=tokenizer.config.side, channels=tokenizer.config.channels)
+    return ImageEncoder.for_run(image_input, args['n_embd'], meta['tokens_per_image'], tokenizer, encoder_width,
+                                image_vectors)
 
 
 if init_from == 'scratch':

@@ -90,6 +90,18 @@ class ImageEncoder(nn.Module):
         self.picture_shape = (side, side) if channels == 1 else (side, side, channels)
 
     @classmethod
+    def for_run(cls, mode, n_embd, tokens_per_image, tokenizer, width=64, vectors=0):
+        """The encoder a run reading pictures by `mode` trains with, for the pictures its tokenizer writes (train's
+        and bench's one builder): None for letters, the tokenizer's own encoder frozen, or a new one of its side
+        and channels."""
+        if mode == 'letters':
+            return None
+        if mode == 'frozen':
+            return cls.from_vqvae(tokenizer, n_embd, vectors)
+        return cls(mode, n_embd, tokens_per_image, width, vectors=vectors, side=tokenizer.config.side,
+                   channels=tokenizer.config.channels)
+
+    @classmethod
     def from_vqvae(cls, vq, n_embd, vectors=0):
         """The 'frozen' encoder, its weights those of a trained VQ-VAE."""
         enc = cls('frozen', n_embd, vq.config.tokens_per_image, vq_args=dict(vars(vq.config)), vectors=vectors,
