@@ -12,6 +12,7 @@ written atomically, report.md last (make's target).
 """
 import os
 import platform
+import time
 
 import torch
 
@@ -24,6 +25,7 @@ from eval.judge import JUDGE_CKPT, load_judge
 from eval.scores import frechet_distance, judge_features, judge_reads, real_floor, reconstruction_ceiling, \
     train_image_strings
 from nanogpt.engine import GUIDANCE, Engine
+from nanogpt.pretrain import linear_probe
 from nanogpt.vlm import VLM, snapshots
 from tasks.draw import TRIES
 from tasks.text import TEXT
@@ -109,6 +111,22 @@ class Evaluation:
         return later[0][0], Engine(self.vlm.snapshot(later[0][1])[0], self.meta, self.device)
 
 
+def encoder_alone(ev, floats=50_000_000):
+    """What a pixel run's image encoder knows alone: a linear probe of its frozen vectors, fitted on the training
+    pictures (as many as fit `floats` vectors' numbers in memory) and read on the split's. None for a letters run."""
+    encoder = ev.vlm.encoder
+    if encoder is None:
+        return None
+    t0 = time.time()
+    x, y = ev.train_split()
+    n = min(len(x), floats // (encoder.per_picture * encoder.args['n_embd']))
+    acc = linear_probe(encoder, (x[:n], y[:n]), (ev.pictures, ev.labels), len(ev.meta['labels']))
+    pretrained = (ev.vlm.info.get('train_config') or {}).get('encoder_iters', 0)
+    print(f"the image encoder alone: a linear probe of its vectors reads the {ev.split} pictures at {acc:.4f} "
+          f"({n:,} training pictures, {time.time() - t0:.1f}s)")
+    return dict(accuracy=acc, train_pictures=n, pretrained_iters=pretrained, seconds=time.time() - t0)
+
+
 def machine():
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()} ({os.cpu_count()} CPU cores)"
@@ -125,13 +143,26 @@ def markdown(r, rows, sections):
         f"({r['split']} accuracy {r['judge']['test_accuracy']:.4f}).", "",
         "## Tasks", "", "| task | measure | model | without looking |", "|---|---|---|---|",
         *(f"| {' | '.join(row)} |" for row in rows), "",
-        *sections,
+        *sections, *alone_section(r),
         "## The tokenizer", "",
         f"Tokenizer reconstructions of the {r['split']} pictures: judge accuracy {ceil['judge_accuracy']:.4f}, FID "
         f"{ceil['fid']:.2f}, MSE {ceil['mse']:.4f} (pixels in [0, 1]): the ceiling of what drawn letters can show.", "",
         "| | |", "|---|---|",
         "| pictures (left) and their reconstructions (right) | ![](reconstructions.png) |",
         "| image letters by position, per label | ![](token_histograms.png) |", ""])
+
+
+def alone_section(r):
+    a = r.get('encoder_alone')
+    if not a:
+        return []
+    how = f"pretrained alone on the training labels for {a['pretrained_iters']} steps, then frozen while the GPT " \
+        "learnt" if a['pretrained_iters'] else "trained with the GPT, through it"
+    return ["## The image encoder alone", "",
+            f"A linear head fitted on the frozen vectors the run's image encoder writes of {a['train_pictures']:,} "
+            f"training pictures reads the {r['split']} pictures at **{a['accuracy']:.4f}**" + (
+                f"; the run reads them at {r['classification']['accuracy']:.4f}" if 'classification' in r else '') +
+            f". The encoder was {how}.", ""]
 
 
 def main():
@@ -158,10 +189,11 @@ def main():
         results[task.key] = task.evaluate(ev)
         rows += task.rows(results[task.key])
         sections += task.report(results[task.key], ev)
+    alone = encoder_alone(ev)
     info = vlm.info
     report = dict(checkpoint=os.path.join(out_dir, 'ckpt.pt'), split=split, iter_num=info.get('iter_num'),
                   train_seconds=info.get('elapsed', float('nan')), machine=machine(), tasks=vlm.vocab['tasks'],
-                  **results, tokenizer_ceiling=ev.ceiling, real_floor_fid=ev.floor,
+                  **results, encoder_alone=alone, tokenizer_ceiling=ev.ceiling, real_floor_fid=ev.floor,
                   # the judge's accuracy on the split read (the key's name is kept: checks read it)
                   judge=dict(path=judge_ckpt, test_accuracy=judge_acc), train_config=info.get('train_config'),
                   eval_config=config, data_dir=ev.data_dir, vqvae=vlm.vocab.get('vqvae'),

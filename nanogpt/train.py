@@ -35,9 +35,11 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from common.configurator import configure
 from common.files import atomic_save, file_sha256, load_checkpoint, writable_folder
 from common.runtime import StopSignal, pick_device, run_record
+from data.pictures import load_split
 from nanogpt.batches import Batches, forward_backward, load_pictures
 from nanogpt.engine import Engine
 from nanogpt.model import GPT, GPTConfig
+from nanogpt.pretrain import pretrain
 from nanogpt.vision import ImageEncoder, check_image_input
 from nanogpt.vlm import VLM, Seen, load_tokenizer, snapshots
 from tasks import get_tasks
@@ -76,6 +78,9 @@ pixel_shift = 0  # pixel inputs: move each picture read by up to this many pixel
 pixel_flip = False  # pixel inputs: mirror half the pictures read left to right (clothes, not digits: a 2 mirrored is no 2)
 encoder_width = 64  # channels of the 'cnn' encoder
 image_vectors = 0  # pixel inputs: 0, a vector per image letter; 1, one per picture (its reading rows run far shorter)
+# 'cnn' and 'patches': steps the encoder first learns the labels alone through a linear head (nanogpt/pretrain.py),
+# then reads frozen; a step of it alone costs a sixth of a GPT step on a CPU. 0: it learns with the GPT
+encoder_iters = 0
 # model
 n_layer = 4
 n_head = 4
@@ -111,6 +116,10 @@ if n_embd % n_head:
 writable_folder(out_dir, clean=int(os.environ.get('RANK', 0)) == 0)
 data_dir = os.path.join('data', dataset)  # nanoGPT's convention: data/<dataset>/ (an absolute path works too)
 check_image_input(image_input)
+if encoder_iters and image_input not in ('cnn', 'patches'):
+    raise SystemExit(f"error: encoder_iters={encoder_iters} pretrains the encoder of image_input='cnn' or 'patches'; "
+                     f"image_input={image_input!r} has {'none' if image_input == 'letters' else 'a frozen one'}: "
+                     "use encoder_iters=0")
 pixels = image_input != 'letters'
 # keys that say how a run is carried out, not what it trains: a run that differs only in them is the same run
 RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'bucket_lengths', 'max_iters', 'lr_decay_iters', 'keep_last',
@@ -221,6 +230,10 @@ elif init_from == 'resume':
     was_val = (checkpoint.get('config') or {}).get('val_images')
     if was_val != val_images:
         differ.append(f"val_images={was_val!r} (asked {val_images!r}): ckpt.pt's best was read on those")
+    was_iters = (checkpoint.get('config') or {}).get('encoder_iters', 0)
+    if was_iters != encoder_iters:
+        differ.append(f"encoder_iters={was_iters!r} (asked {encoder_iters!r}): its encoder "
+                      f"{'was pretrained and reads frozen' if was_iters else 'learns with the GPT'}")
     if differ:
         raise SystemExit(f"error: {resume_path} is a run of {', '.join(differ)}; resume it as it was, or start afresh "
                          "with --init_from=scratch --force=True")
@@ -253,6 +266,19 @@ elif init_from == 'resume':
 else:
     raise SystemExit(f"error: init_from={init_from!r} is not supported; use 'scratch', 'resume' or 'auto'")
 model.to(device)
+# patch: a pretrained encoder learns the labels alone first (nanogpt/pretrain.py), then reads frozen: the GPT's steps
+# learn to write what it sees, and to draw. Its seconds count as training seconds
+if encoder_iters:
+    if init_from == 'scratch':
+        train_px, train_labels_px = load_split('train', meta['dataset'])  # the dataset's own training pictures
+        enc_acc, elapsed0 = pretrain(model.encoder, train_px, train_labels_px, len(meta['labels']), encoder_iters,
+                                     batch_size, learning_rate, pixel_shift, seed, val=(val_images_px, val_labels),
+                                     log=print if master_process else None)
+        train_seconds = elapsed0
+        if master_process:
+            print(f"encoder alone: {encoder_iters} steps, validation reading {enc_acc:.4f} through a linear head "
+                  f"({elapsed0:.0f}s); it reads frozen from here")
+    model.encoder.requires_grad_(False)
 
 # initialize a GradScaler. If enabled=False scaler is a no-op
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))
@@ -282,7 +308,7 @@ if master_process:
     mix += f"; tasks by share {task_mix}" if task_mix else ''
     if pixels:
         parts = ', '.join(f"{k} {v / 1e3:.1f}k" for k, v in raw_model.encoder.counts().items())
-        mix += f"; pictures read as pixels through '{image_input}' ({parts}{', frozen' * (image_input == 'frozen')})"
+        mix += f"; pictures read as pixels through '{image_input}' ({parts}{', frozen' * (image_input == 'frozen' or bool(encoder_iters))})"
     print(f"GPT: {raw_model.get_num_params() / 1e6:.2f}M parameters, {len(batches.records['train']):,} train records of "
           f"{meta['seq_len']}, {batch_size * gradient_accumulation_steps * ddp_world_size} records per step{mix} on "
           f"{ddp_world_size} x {device} ({dtype})")

@@ -8,19 +8,16 @@ test set is read once, at the end, by the epoch that read validation best.
 Prints one JSON line: validation and test accuracy, steps, seconds.
 """
 import json
-import math
 import os
 import time
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from common.configurator import configure
 from data.pictures import label_words, load_split
-from eval.judge import batched
-from nanogpt.vision import ImageEncoder, shift_images
+from nanogpt.pretrain import Probe, cosine, predict, train_step
+from nanogpt.vision import ImageEncoder
 from vqvae.model import grids
 
 # -----------------------------------------------------------------------------
@@ -50,34 +47,23 @@ x, y = (torch.from_numpy(np.array(a)) for a in load_split('train', dataset))
 vx, vy = load_split('val', dataset)
 side, channels = x.shape[1], (x.shape[3] if x.dim() == 4 else 1)
 encoder = ImageEncoder('cnn', n_embd, grids(side)[-1] ** 2, width, vectors=1, side=side, channels=channels)
-model = nn.Sequential(encoder, nn.Flatten(), nn.Linear(n_embd, len(label_words(dataset))))
+model = Probe(encoder, len(label_words(dataset)))
 opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.1)
 
 
 def accuracy(images, labels):
-    model.eval()
-    pred = batched(model, images, 'cpu').argmax(1)
-    model.train()
-    return float((pred == labels).mean())
+    return float((predict(model, images) == labels).mean())
 
 
 best, best_state, step, spent = -1.0, None, 0, 0.0
 while spent < seconds:
     t0 = time.time()
-    lr = learning_rate * 0.5 * (1 + math.cos(math.pi * min(1.0, spent / seconds)))
-    for g in opt.param_groups:
-        g['lr'] = lr
-    idx = torch.randint(len(x), (batch_size,), generator=gen)
-    shifts = torch.randint(-pixel_shift, pixel_shift + 1, (batch_size, 2), generator=gen)
-    loss = F.cross_entropy(model(shift_images(x[idx], shifts)), y[idx].long())
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+    loss = train_step(model, opt, x, y, batch_size, pixel_shift, gen, cosine(spent, seconds, learning_rate))
     step += 1
     spent += time.time() - t0
     if step % eval_every == 0 or spent >= seconds:
         acc = accuracy(vx, vy)
-        print(f"step {step}: loss {loss.item():.4f}, val accuracy {acc:.4f}, {spent:.0f}s of {seconds:.0f}s")
+        print(f"step {step}: loss {loss:.4f}, val accuracy {acc:.4f}, {spent:.0f}s of {seconds:.0f}s")
         if acc > best:
             best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
 model.load_state_dict(best_state)
