@@ -107,3 +107,7 @@ def test_bench_builds_the_run_shape_of_a_colour_folder():
                encoder_width=8)
     model = bench.fresh_model(cfg, VLM(gpt, tokenizer, meta), 'cpu')
     assert model.encoder(torch.zeros(2, 32, 32, 3, dtype=torch.uint8)).shape == (2, 1, 8)
+    assert all(p.requires_grad for p in model.encoder.parameters())
+    # a run whose encoder was pretrained alone reads frozen during the GPT's steps, and is timed so
+    frozen = bench.fresh_model(dict(cfg, encoder_iters=100), VLM(gpt, tokenizer, meta), 'cpu')
+    assert not any(p.requires_grad for p in frozen.encoder.parameters())
