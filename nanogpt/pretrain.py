@@ -35,18 +35,23 @@ def cosine(step, steps, peak):
     return peak * 0.5 * (1 + math.cos(math.pi * min(1.0, step / steps)))
 
 
+def update(model, opt, inputs, labels, lr):
+    """One optimizer step of cross-entropy at learning rate lr; the loss."""
+    for g in opt.param_groups:
+        g['lr'] = lr
+    loss = F.cross_entropy(model(inputs), labels)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 def train_step(model, opt, images, labels, batch_size, pixel_shift, gen, lr):
     """One AdamW step on a random batch of uint8 pictures (CPU tensors), each shifted by up to pixel_shift pixels."""
     device = next(model.parameters()).device
     idx = torch.randint(len(images), (batch_size,), generator=gen)
     shifts = torch.randint(-pixel_shift, pixel_shift + 1, (batch_size, 2), generator=gen)
-    for g in opt.param_groups:
-        g['lr'] = lr
-    loss = F.cross_entropy(model(shift_images(images[idx], shifts).to(device)), labels[idx].long().to(device))
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return loss.item()
+    return update(model, opt, shift_images(images[idx], shifts).to(device), labels[idx].long().to(device), lr)
 
 
 @torch.no_grad()
@@ -105,11 +110,6 @@ def linear_probe(encoder, train, test, n_labels, epochs=20, batch_size=512, lear
     steps = epochs * -(-len(tx) // batch_size)
     for it in range(steps):
         idx = torch.randint(len(tx), (batch_size,), generator=gen)
-        for g in opt.param_groups:
-            g['lr'] = cosine(it, steps, learning_rate)
-        loss = F.cross_entropy(head(tx[idx]), ty[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        update(head, opt, tx[idx], ty[idx], cosine(it, steps, learning_rate))
     with torch.no_grad():
         return float((head(vx).argmax(1).numpy() == np.asarray(test[1])).mean())
