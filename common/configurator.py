@@ -87,6 +87,7 @@ RANGES = {
     'seed': between(0, 2 ** 63 - 1, "torch's generators take 64 bits"),
     # shares and choices
     'dropout': (lambda v: 0 <= v < 1, 'in [0, 1)'),
+    'sure': (lambda v: 0 <= v < 1, 'in [0, 1): no drawing is read as surely as 1'),
     'decay': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'beta1': (lambda v: 0 <= v < 1, 'in [0, 1)'),
     'beta2': (lambda v: 0 <= v < 1, 'in [0, 1)'),

@@ -7,8 +7,8 @@
 Prompts 'number:7, image:' (or 'word:ankle boot, image:': --word names a label of a run trained
 with words, --digit its index 0-9 in any run), samples the image letters (constrained to the image
 alphabet, with classifier-free guidance unless --guidance=0), draws a picture of a label again while the
-run itself does not read it as the label (up to --tries drawings), and decodes them with the run's
-tokenizer. --caption prompts 'caption: <caption>, image:' instead (a run trained to draw from
+run itself does not read it as the label surely (--sure; up to --tries drawings), and decodes them with the
+run's tokenizer. --caption prompts 'caption: <caption>, image:' instead (a run trained to draw from
 captions, `make all TASKS=all`): any words of its vocabulary, best its own (tasks/caption.py).
 """
 import os
@@ -22,7 +22,7 @@ from common.runtime import pick_device
 from nanogpt.engine import GUIDANCE
 from nanogpt.vlm import VLM
 from tasks.caption_draw import CAPTION_DRAW
-from tasks.draw import TRIES
+from tasks.draw import SURE, TRIES
 
 # -----------------------------------------------------------------------------
 digit = 7
@@ -34,6 +34,7 @@ temperature = 1.0
 top_k = 0  # 0: no top-k cut
 guidance = GUIDANCE  # classifier-free guidance weight; 0: plain sampling
 tries = TRIES  # a label's picture is drawn again while the run does not read it as asked, up to this many times
+sure = SURE  # ... and while the run gives the label less than this probability (0: its reading alone)
 seed = 1337
 out_dir = 'out/mnist_letters'
 device = 'auto'
@@ -60,7 +61,7 @@ def main():
                              f"{len(vlm.vocab['labels']) - 1}); pass one of them, or --word= one of "
                              f"{', '.join(vlm.vocab['labels'])}")
         label = vlm.vocab['labels'].index(word) if word else digit
-        _, images, ok = vlm.draw(np.full(n, label), tries=tries, **sampling)
+        _, images, ok = vlm.draw(np.full(n, label), tries=tries, sure=sure, **sampling)
         what = vlm.vocab['labels'][label]
     save_grid(images, max(1, int(np.sqrt(n))), out)
     print(f"drew {n} x {what} ({ok.mean():.0%} well formed) -> {out}")

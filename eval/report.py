@@ -27,7 +27,7 @@ from eval.scores import frechet_distance, judge_features, judge_reads, real_floo
 from nanogpt.engine import GUIDANCE, Engine
 from nanogpt.pretrain import linear_probe
 from nanogpt.vlm import VLM, snapshots
-from tasks.draw import TRIES
+from tasks.draw import SURE, TRIES
 from tasks.text import TEXT
 
 # -----------------------------------------------------------------------------
@@ -41,6 +41,7 @@ temperature = 1.0
 low_temperature = 0.7  # a second, sharper sampling temperature, also scored
 guidance = GUIDANCE  # a third scored draw: `temperature` with classifier-free guidance of this weight
 tries = TRIES  # that draw's pictures drawn again while the run does not read them as asked, up to this many times
+sure = SURE  # ... and while the run gives the asked label less than this probability (0: its reading alone)
 top_k = 0
 seed = 1337
 device = 'auto'

@@ -8,7 +8,7 @@ from data.mnist import load_split
 from eval.report import Evaluation
 from eval.scores import frechet_distance
 from nanogpt.vlm import VLM
-from tasks.draw import DRAW
+from tasks.draw import DRAW, SURE, TRIES
 from tests.conftest import run
 
 
@@ -61,8 +61,9 @@ def test_report_has_every_field(report):
     for g in gen.values():
         assert {'judge_accuracy', 'fid', 'distinct', 'memorised', 'per_digit', 'well_formed'} <= set(g)
     assert set(gen) == {'t', 'low_t', 'guided_once', 'guided', 'greedy'}
-    # guided: drawn again while the run does not read it as asked; guided_once: its first drawings alone
-    assert gen['guided']['tries'] == 8 and 1 <= gen['guided']['drawings_per_picture'] <= 8
+    # guided: drawn again while the run is not sure it reads as asked; guided_once: its first drawings alone
+    assert gen['guided']['tries'] == TRIES and gen['guided']['sure'] == SURE
+    assert 1 <= gen['guided']['drawings_per_picture'] <= TRIES
     assert gen['guided']['judge_accuracy'] >= gen['guided_once']['judge_accuracy'] - 0.05
     assert [gen[k]['temperature'] for k in ('t', 'low_t', 'guided', 'greedy')] == [1.0, 0.7, 1.0, 0.0]
     assert [gen[k]['guidance'] for k in ('t', 'low_t', 'guided_once', 'guided', 'greedy')] == [0.0, 0.0, 1.0, 1.0, 0.0]

@@ -111,12 +111,29 @@ def test_guided_drawing_draws_again_until_the_run_reads_it_as_asked(pipeline):
     def asked(codes):  # which drawings the run itself reads as asked, looking at the decoded pictures
         return READ.scores(engine, vlm.see(vlm.decode(codes)[0])).argmax(1).numpy() == labels
 
-    first, kept, made, _ = DRAW.until_read(engine, labels, 6, **sampling)
+    first, kept, made, _ = DRAW.until_read(engine, labels, 6, sure=0, **sampling)  # sure=0: its reading alone
     assert np.array_equal(first, once)  # the first drawings are those of one try: tries=1 draws as before
     assert made.min() == 1 and made.max() <= 6 and (made[asked(first)] == 1).all() and (made > 1).any()
     assert np.array_equal(kept[made == 1], first[made == 1])  # a drawing read as asked is kept
     read_now = asked(kept)
     assert read_now.sum() > asked(first).sum() and (read_now | (made == 6)).all()  # the rest ran out of tries
-    assert np.array_equal(DRAW.generate(engine, labels, 6, **sampling), kept)  # seeded: the same drawings again
+    assert np.array_equal(DRAW.generate(engine, labels, 6, sure=0, **sampling), kept)  # seeded: the same again
     with pytest.raises(SystemExit, match='needs a run that reads'):
         DRAW.generate(Engine(vlm, dict(meta, tasks=['draw'])), labels, 2, seed=3)
+
+
+def test_guided_drawing_draws_again_until_the_run_is_sure_of_it(pipeline):
+    vlm = VLM.from_pretrained(pipeline['out'])
+    engine, labels = vlm.engine(), np.arange(10).repeat(10)
+    sampling = dict(temperature=1.5, guidance=1.0, seed=3)
+
+    def sureness(codes):  # the probability the run gives the asked label, reading the decoded pictures
+        reads = READ.scores(engine, vlm.see(vlm.decode(codes)[0])).float().log_softmax(1).exp().numpy()
+        return reads[np.arange(len(labels)), labels]
+
+    *_, made_argmax, _ = DRAW.until_read(engine, labels, 6, sure=0, **sampling)
+    first, kept, made, _ = DRAW.until_read(engine, labels, 6, sure=0.9, **sampling)
+    assert (made == 1).any() and (made > 1).any()  # some first drawings pass, some do not
+    assert np.array_equal(made == 1, sureness(first) >= 0.9)  # a first drawing passes when the run is sure of it
+    assert ((sureness(kept) >= 0.9) | (made == 6)).all()  # the others are drawn again until it is, or tries run out
+    assert (made > 1).sum() >= (made_argmax > 1).sum()  # surer asks more of a drawing than its reading alone
