@@ -21,7 +21,7 @@ def settings_dict():
     g.update(num_codes=26, learning_rate=1e-3, dropout=0.0, decay=0.99, beta1=0.9, beta2=0.99, temperature=1.0, guidance=1.0,
              device='auto', dtype='auto', backend='auto', split='test', digit=7, max_shift=2.0, max_rotate=10.0,
              min_lr=1e-4, weight_decay=0.1, grad_clip=1.0, low_temperature=0.7, commitment=0.25, text_share=0.2,
-             labels='digits', text='')
+             labels='digits', text='', sure=0.995)
     return g
 
 
@@ -31,7 +31,7 @@ def settings_dict():
     ('--temperature=-1', "'temperature' must be in [0, 100]"), ('--top_k=-3', 'in [0, 100000]'),
     ('--learning_rate=-1', 'in [0, 10]'), ('--gradient_accumulation_steps=0', 'in [1, 4096]'),
     ('--device=bogus', 'auto, cpu, mps, cuda or cuda:N'), ('--dtype=fp8', 'auto, float32, bfloat16 or float16'),
-    ('--dropout=1.0', 'in [0, 1)'), ('--digit=12', 'a digit 0-9'),
+    ('--dropout=1.0', 'in [0, 1)'), ('--digit=12', 'a digit 0-9'), ('--sure=1', 'no drawing is read as surely as 1'),
     # past the upper limits: an allocator error, an hour of noise or a hang, each one line now
     ('--n_embd=1000000', "'n_embd' must be in [1, 4096] (wider models do not fit one machine)"),
     ('--batch_size=100000000', 'in [1, 65536] (larger batches exhaust memory)'),
