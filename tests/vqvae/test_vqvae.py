@@ -133,6 +133,38 @@ def test_the_perceptual_term_grows_as_a_picture_blurs_and_trains_the_picture_not
     assert recon.grad.abs().sum() > 0
 
 
+def test_the_perceptual_term_is_the_distance_of_normalised_maps_zero_vectors_included():
+    from vqvae.perceptual import Features, perceptual_loss
+    torch.manual_seed(0)
+    net = Features(3, 10).eval().requires_grad_(False)
+    net.stages[0][1].bias.fill_(-1.0)  # a black picture's first map is then all zero after its ReLU
+    x = torch.rand(6, 16, 16, 3)
+    recon = torch.rand(6, 16, 16, 3)
+    recon[0] = 0  # a black picture: after its ReLUs some feature vectors are all zero
+    recon.requires_grad_(True)
+
+    def plain(a_maps, b_maps):  # what it stands for: normalise each vector of channels, then compare
+        return sum((torch.nn.functional.normalize(a, dim=1) - torch.nn.functional.normalize(b, dim=1)).pow(2)
+                   .sum(1).mean() for a, b in zip(a_maps, b_maps))
+    assert any((m.abs().sum(1) == 0).any() for m in net.maps(recon.detach()))
+    fast = perceptual_loss(net, recon, x)
+    grad, = torch.autograd.grad(fast, recon)
+    slow = plain(net.maps(recon), net.maps(x))
+    slow_grad, = torch.autograd.grad(slow, recon)
+    assert torch.allclose(fast, slow, rtol=1e-5) and torch.allclose(grad, slow_grad, rtol=1e-4, atol=1e-8)
+
+
+def test_grey_pictures_reach_the_convolutions_channels_last_as_colour_ones_do():
+    from vqvae.model import channels_first
+    for shape in ((2, 8, 8), (2, 8, 8, 3)):
+        x = torch.rand(shape)
+        c = channels_first(x)
+        assert c.shape == (2, shape[3] if len(shape) == 4 else 1, 8, 8)
+        assert c.is_contiguous(memory_format=torch.channels_last) and c.stride(1) == 1
+        assert torch.equal(c.permute(0, 2, 3, 1).reshape(x.shape), x)
+        assert torch.nn.Conv2d(c.shape[1], 4, 3)(c).stride(1) == 1  # the convolution's output is channels-last
+
+
 def test_a_perceptual_tokenizer_trains_and_refuses_to_resume_by_another_loss(pipeline, tmp_path):
     vq = str(tmp_path / 'vq')
     p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=10', '--eval_interval=5',
