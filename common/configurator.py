@@ -68,6 +68,7 @@ RANGES = {
     'pixel_shift': between(0, 14, 'half a picture'),
     'image_vectors': between(0, 1, '0: a vector per letter of the grid, 1: one per picture'),
     'encoder_iters': between(0, BIG, 'a month of steps'),
+    'encoder_epochs': between(0, BIG, 'a month of passes'),
     # sampling, drawing and scoring
     'temperature': between(0, 100, 'past it sampling is uniform noise'),
     'low_temperature': between(0, 100, 'past it sampling is uniform noise'),

@@ -8,4 +8,4 @@ code_dim = 16  # width of each code vector
 res_blocks = 2  # two residual blocks each side of the grid: the decoder draws an edge from its neighbours' codes
 perceptual = 1.0  # compare reconstructions in a classifier's features too: pixel error alone blurs a star to a disc
 perceptual_steps = 600  # that classifier's training steps, a few seconds; longer kept no more of a shape
-max_iters = 1500  # enough for its reconstructions to stop improving; 1000 lost shapes the judge reads
+max_iters = 2500  # the colour shapes' judge reads validation reconstructions at 0.906 (FID 82), 0.88 (150) at 1500

@@ -25,7 +25,7 @@ from eval.judge import JUDGE_CKPT, load_judge
 from eval.scores import frechet_distance, judge_features, judge_reads, real_floor, reconstruction_ceiling, \
     train_image_strings
 from nanogpt.engine import GUIDANCE, Engine
-from nanogpt.pretrain import linear_probe
+from nanogpt.pretrain import linear_probe, pretrain_steps
 from nanogpt.vlm import VLM, snapshots
 from tasks.draw import SURE, TRIES
 from tasks.text import TEXT
@@ -122,7 +122,9 @@ def encoder_alone(ev, floats=50_000_000):
     x, y = ev.train_split()
     n = min(len(x), floats // (encoder.per_picture * encoder.args['n_embd']))
     acc = linear_probe(encoder, (x[:n], y[:n]), (ev.pictures, ev.labels), len(ev.meta['labels']))
-    pretrained = (ev.vlm.info.get('train_config') or {}).get('encoder_iters', 0)
+    cfg = ev.vlm.info.get('train_config') or {}
+    pretrained = pretrain_steps(cfg.get('encoder_iters', 0), cfg.get('encoder_epochs', 0), len(x),
+                                cfg.get('batch_size', 1))
     print(f"the image encoder alone: a linear probe of its vectors reads the {ev.split} pictures at {acc:.4f} "
           f"({n:,} training pictures, {time.time() - t0:.1f}s)")
     return dict(accuracy=acc, train_pictures=n, pretrained_iters=pretrained, seconds=time.time() - t0)

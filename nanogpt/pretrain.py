@@ -72,6 +72,12 @@ def predict(model, images):
     return outputs(model, images).argmax(1).numpy()
 
 
+def pretrain_steps(iters, epochs, n_pictures, batch_size):
+    """The encoder's steps alone: `iters`, or fewer where `epochs` (0: no cap) passes over the pictures take fewer:
+    a folder of a few thousand pictures learns its labels in fewer steps than 54,000 need."""
+    return min(iters, math.ceil(epochs * n_pictures / batch_size)) if epochs else iters
+
+
 def pretrain(encoder, images, labels, n_labels, iters, batch_size, learning_rate, pixel_shift, seed, val=None,
              log=print, log_every=1000):
     """Train `encoder` with a new linear head on (images, labels) for `iters` AdamW steps, cosine from

@@ -39,7 +39,7 @@ from data.pictures import load_split
 from nanogpt.batches import Batches, forward_backward, load_pictures
 from nanogpt.engine import Engine
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.pretrain import pretrain
+from nanogpt.pretrain import pretrain, pretrain_steps
 from nanogpt.vision import ImageEncoder, check_image_input
 from nanogpt.vlm import VLM, Seen, load_tokenizer, snapshots
 from tasks import get_tasks
@@ -81,6 +81,7 @@ image_vectors = 0  # pixel inputs: 0, a vector per image letter; 1, one per pict
 # 'cnn' and 'patches': steps the encoder first learns the labels alone through a linear head (nanogpt/pretrain.py),
 # then reads frozen; a step of it alone costs a sixth of a GPT step on a CPU. 0: it learns with the GPT
 encoder_iters = 0
+encoder_epochs = 0  # ... at most this many passes over the training pictures (0: encoder_iters whatever their number)
 # model
 n_layer = 4
 n_head = 4
@@ -271,12 +272,14 @@ model.to(device)
 if encoder_iters:
     if init_from == 'scratch':
         train_px, train_labels_px = load_split('train', meta['dataset'])  # the dataset's own training pictures
-        enc_acc, elapsed0 = pretrain(model.encoder, train_px, train_labels_px, len(meta['labels']), encoder_iters,
+        enc_steps = pretrain_steps(encoder_iters, encoder_epochs, len(train_px), batch_size)
+        enc_acc, elapsed0 = pretrain(model.encoder, train_px, train_labels_px, len(meta['labels']), enc_steps,
                                      batch_size, learning_rate, pixel_shift, seed, val=(val_images_px, val_labels),
                                      log=print if master_process else None)
         train_seconds = elapsed0
         if master_process:
-            print(f"encoder alone: {encoder_iters} steps, validation reading {enc_acc:.4f} through a linear head "
+            print(f"encoder alone: {enc_steps} steps ({enc_steps * batch_size / len(train_px):.0f} passes over "
+                  f"{len(train_px):,} pictures), validation reading {enc_acc:.4f} through a linear head "
                   f"({elapsed0:.0f}s); it reads frozen from here")
     model.encoder.requires_grad_(False)
 

@@ -3,7 +3,7 @@ import os
 import numpy as np
 import torch
 
-from nanogpt.pretrain import linear_probe, predict, pretrain, Probe
+from nanogpt.pretrain import linear_probe, predict, pretrain, pretrain_steps, Probe
 from nanogpt.vision import ImageEncoder
 from nanogpt.vlm import VLM
 from tests.conftest import run
@@ -48,12 +48,19 @@ def test_pretraining_teaches_the_encoder_the_labels_and_is_seeded():
     assert predict(model, vx[:7]).shape == (7,) and model.training  # predict leaves the mode as it found it
 
 
+def test_the_encoders_steps_are_capped_by_passes_over_the_pictures_only_when_asked():
+    assert pretrain_steps(6000, 0, 6300, 128) == 6000  # no cap
+    assert pretrain_steps(6000, 60, 54000, 128) == 6000  # a large dataset: the steps come first
+    assert pretrain_steps(6000, 60, 6300, 128) == 2954  # a small folder: 60 passes, the last one partial
+    assert pretrain_steps(6000, 1, 100, 128) == 1
+
+
 def test_a_run_with_a_pretrained_encoder_keeps_it_frozen_and_resumes_only_as_one(pipeline, tmp_path):
     out = str(tmp_path / 'pre')
     args = ('tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={out}', '--max_iters=6',
             '--eval_interval=3', '--lr_decay_iters=6', '--image_input=cnn', '--image_vectors=1')
     p = run('nanogpt.train', *args, '--encoder_iters=40', env_extra=pipeline['env'])
-    assert 'encoder alone: 40 steps, validation reading' in p.stdout and 'frozen) on' in p.stdout
+    assert 'encoder alone: 40 steps (' in p.stdout and 'validation reading' in p.stdout and 'frozen) on' in p.stdout
     snaps = [torch.load(os.path.join(out, f'ckpt_{i}.pt'), weights_only=True) for i in (0, 3, 6)]
     for k, v in snaps[0]['encoder'].items():  # the GPT's steps leave the pretrained encoder as it was
         assert torch.equal(v, snaps[2]['encoder'][k]) or 'running' in k or 'num_batches' in k
