@@ -75,9 +75,12 @@ class Draw(Task):
         for k in range(1, tries + 1):
             reads = READ.scores(engine, engine.look(drawn)).float().log_softmax(1).numpy()
             asked = reads[np.arange(len(todo)), labels[todo]]
-            better = asked > best[todo]
+            passed = (reads.argmax(1) == labels[todo]) & (np.exp(asked) >= sure)
+            # a drawing that passes is kept, though under sure < 0.5 one drawn before and read as another label
+            # may have given the asked label more
+            better = passed | (asked > best[todo])
             kept[todo[better]], best[todo[better]] = drawn[better], asked[better]
-            todo = todo[(reads.argmax(1) != labels[todo]) | (np.exp(asked) < sure)]
+            todo = todo[~passed]
             if k == tries or not len(todo):
                 return first, kept, made, seconds
             made[todo] += 1
