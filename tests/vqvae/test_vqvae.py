@@ -140,7 +140,7 @@ def test_the_perceptual_term_is_the_distance_of_normalised_maps_zero_vectors_inc
     net.stages[0][1].bias.fill_(-1.0)  # a black picture's first map is then all zero after its ReLU
     x = torch.rand(6, 16, 16, 3)
     recon = torch.rand(6, 16, 16, 3)
-    recon[0] = 0  # a black picture: after its ReLUs some feature vectors are all zero
+    recon[0] = 0
     recon.requires_grad_(True)
 
     def plain(a_maps, b_maps):  # what it stands for: normalise each vector of channels, then compare
