@@ -23,4 +23,4 @@ pixel_shift = 1  # each picture read moves by up to this many pixels (augmentati
 image_vectors = 1  # 1: one vector per picture (short rows); 0: one per cell of the letters' grid
 encoder_iters = 6000  # the encoder first learns the labels alone (a sixth of a GPT step each), then reads frozen
 encoder_epochs = 60  # ... or 60 passes if fewer: Fashion-MNIST's 54,000 stop at 6000 steps, 6,300 shapes at 2954
-task_mix = 'read:0.2,draw:0.8'  # each task's share of a batch's rows: the pretrained encoder reads, drawing needs the steps
+task_mix = 'read:0.2,draw:0.8'  # each task's share of a batch's rows: the pretrained encoder reads, drawing learns
