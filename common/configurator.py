@@ -61,6 +61,7 @@ RANGES = {
     'answer_weight': between(0, 1000, 'a weight past it drowns every other target'),
     'commitment': between(0, 100, "the VQ-VAE's commitment weight"),
     'perceptual': between(0, 100, "the VQ-VAE's perceptual weight"),
+    'label_term': between(0, 100, "the VQ-VAE's label weight"),
     'perceptual_steps': between(1, BIG, 'a month of steps'),
     'augment_copies': between(0, 16, 'each copy of the training pictures costs its memory again'),
     'max_shift': between(0, 14, 'half a picture'),

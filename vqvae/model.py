@@ -193,9 +193,10 @@ class VQVAE(nn.Module):
         return (c.side, c.side) if c.channels == 1 else (c.side, c.side, c.channels)
 
     def forward(self, x):
-        """images in [0, 1] -> reconstruction logits, token ids (B, T), commitment loss."""
+        """images in [0, 1] -> reconstruction logits, token ids (B, T), commitment loss, and the quantized grid
+        (B, T*D) with the straight-through gradient, which a label term (vqvae/train.py) reads."""
         zq, idx, commit = self.quantizer(self._latents(x))
-        return self._decode_latents(zq, len(x)), idx.reshape(len(x), -1), commit
+        return self._decode_latents(zq, len(x)), idx.reshape(len(x), -1), commit, zq.reshape(len(x), -1)
 
     @staticmethod
     def _as_float(images):

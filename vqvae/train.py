@@ -40,6 +40,9 @@ decay = 0.99
 dead_threshold = 1.0
 commitment = 0.25
 perceptual = 0.0  # weight of the perceptual term (vqvae/perceptual.py); 0 is pixels alone, as MNIST's letters
+# weight of reading the label from the grid of codes (a linear head, dropped once trained): letters that keep what
+# the picture is, not only how it looks; 0 is pixels alone
+label_term = 0.0
 perceptual_steps = 1500  # training steps of the classifier whose features that term compares
 batch_size = 128
 max_iters = 2000
@@ -53,15 +56,19 @@ threads = 0  # torch CPU threads; 0 keeps torch's default
 RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_interval', 'device', 'threads'}  # how it runs, not what it makes
 
 
-def evaluate(model, images, batch=1000):
-    """Reconstruction BCE/MSE and codebook usage over a whole split."""
+def evaluate(model, images, labels=None, head=None, batch=1000):
+    """Reconstruction BCE/MSE and codebook usage over a whole split; with a label term's head, how often it reads
+    the label from the codes (the tokenizer alone, to set beside what a GPT reads from its letters)."""
     model.eval()
     bce = mse = 0.0
+    right = 0
     counts = torch.zeros(num_codes, device=images.device)
     with torch.no_grad():
         for i in range(0, len(images), batch):
             x = images[i:i + batch]
-            logits, idx, _ = model(x)
+            logits, idx, _, grid = model(x)
+            if head:
+                right += (head(grid).argmax(1) == labels[i:i + batch]).sum().item()
             bce += F.binary_cross_entropy_with_logits(logits, x, reduction='sum').item()
             mse += F.mse_loss(torch.sigmoid(logits), x, reduction='sum').item()
             counts += torch.bincount(idx.flatten(), minlength=num_codes)
@@ -69,13 +76,15 @@ def evaluate(model, images, batch=1000):
     p = counts / counts.sum()
     perplexity = math.exp(-(p[p > 0] * p[p > 0].log()).sum().item())
     n = images.numel()
-    return dict(bce=bce / n, mse=mse / n, codes_used=int((counts > 0).sum()), perplexity=perplexity)
+    return dict(bce=bce / n, mse=mse / n, codes_used=int((counts > 0).sum()), perplexity=perplexity) | \
+        ({'label_accuracy': right / len(images)} if head else {})
 
 
 def loss_words(c):
-    """The loss a tokenizer of config c learns by, in words: a state saved before the perceptual term had none."""
-    weight = float(c.get('perceptual', 0.0))
-    return f"perceptual={weight}" + (f" over {c.get('perceptual_steps')} steps' features" if weight else '')
+    """The loss a tokenizer of config c learns by, in words: a state saved before a term existed had none."""
+    weight, label = float(c.get('perceptual', 0.0)), float(c.get('label_term', 0.0))
+    return f"perceptual={weight}" + (f" over {c.get('perceptual_steps')} steps' features" if weight else '') + \
+        (f", label_term={label}" if label else '')
 
 
 def main():
@@ -88,7 +97,10 @@ def main():
     gen = torch.Generator().manual_seed(seed)
     train_x, train_y = load_split('train', dataset)
     train_x = torch.from_numpy(train_x.astype(np.float32) / 255).to(dev)
-    val_x = torch.from_numpy(load_split('val', dataset)[0].astype(np.float32) / 255).to(dev)
+    train_y = torch.from_numpy(train_y.astype(np.int64)).to(dev)  # what the label and perceptual terms learn
+    val_x, val_y = load_split('val', dataset)
+    val_x = torch.from_numpy(val_x.astype(np.float32) / 255).to(dev)
+    val_y = torch.from_numpy(val_y.astype(np.int64)).to(dev)
     shape = tuple(train_x.shape[1:])  # the dataset's pictures say their side and channels; they are not knobs
     picture = dict(side=shape[0], channels=shape[2] if len(shape) == 3 else 1)
     model_args = {f.name: config[f.name] for f in fields(VQVAEConfig) if f.name not in picture} | picture
@@ -100,7 +112,12 @@ def main():
         model = VQVAE(VQVAEConfig(**model_args)).to(dev)
     except ValueError as e:  # sizes that do not fit the pictures
         raise SystemExit(f"error: {e}")
-    opt = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    head = None
+    if label_term:
+        with torch.random.fork_rng(devices=[]):  # its initialisation draws from its own seed, not the tokenizer's
+            torch.manual_seed(seed + 2)
+            head = torch.nn.Linear(model_args['tokens_per_image'] * code_dim, len(label_words(dataset))).to(dev)
+    opt = torch.optim.Adam(list(model.parameters()) + (list(head.parameters()) if head else []), lr=learning_rate)
     ckpt_path, last_path = os.path.join(out_dir, 'ckpt.pt'), os.path.join(out_dir, 'last.pt')
     start, it = init_from, 0
     if start == 'auto':
@@ -125,6 +142,8 @@ def main():
             raise SystemExit(f"error: {last_path} is a tokenizer of {', '.join(differ)}; resume "
                              "it as it was, or start afresh with --init_from=scratch --force=True")
         model.load_state_dict(state['model'])
+        if head:
+            head.load_state_dict(state['label_head'])
         opt.load_state_dict(state['optimizer'])
         gen.set_state(state['rng']['batches'].cpu())  # generator states are CPU tensors, on whatever device it loaded
         torch.set_rng_state(state['rng']['torch'].cpu())
@@ -143,7 +162,8 @@ def main():
 
     def training_state():
         return dict(model=model.state_dict(), optimizer=opt.state_dict(), model_args=model_args, config=config,
-                    iter_num=it, rng=dict(batches=gen.get_state(), torch=torch.get_rng_state()))
+                    iter_num=it, rng=dict(batches=gen.get_state(), torch=torch.get_rng_state()),
+                    **({'label_head': head.state_dict()} if head else {}))
 
     stop = StopSignal()
     t0 = time.time()
@@ -151,24 +171,27 @@ def main():
     if perceptual:
         with torch.random.fork_rng(devices=[]):  # its initialisation draws from its own seed, not the tokenizer's
             torch.manual_seed(seed + 1)
-            features = train_features(train_x, torch.from_numpy(train_y.astype(np.int64)).to(dev),
-                                      len(label_words(dataset)), perceptual_steps, seed)
+            features = train_features(train_x, train_y, len(label_words(dataset)), perceptual_steps, seed)
         print(f"perceptual features: {perceptual_steps} steps on the training pictures ({time.time() - t0:.0f}s)")
     while True:
         if it % eval_interval == 0 or it == max_iters:
-            m = evaluate(model, val_x)
+            m = evaluate(model, val_x, val_y, head)
             print(f"iter {it}: val bce {m['bce']:.4f}, mse {m['mse']:.4f}, codes used {m['codes_used']}/{num_codes}, "
-                  f"perplexity {m['perplexity']:.1f}, {time.time() - t0:.0f}s")
+                  f"perplexity {m['perplexity']:.1f}, " +
+                  (f"label read from the codes {m['label_accuracy']:.4f}, " if head else '') + f"{time.time() - t0:.0f}s")
             atomic_save(training_state(), last_path)
         if it >= max_iters:
             break
         lr = min_lr + 0.5 * (learning_rate - min_lr) * (1 + math.cos(math.pi * it / max_iters))
         for g in opt.param_groups:
             g['lr'] = lr
-        x = train_x[torch.randint(len(train_x), (batch_size,), generator=gen).to(dev)]
-        logits, _, commit = model(x)
+        batch = torch.randint(len(train_x), (batch_size,), generator=gen).to(dev)
+        x = train_x[batch]
+        logits, _, commit, grid = model(x)
         # binary cross-entropy on intensities: sigmoid + MSE collapses to a blank image on MNIST
         loss = F.binary_cross_entropy_with_logits(logits, x) + commitment * commit
+        if head:
+            loss = loss + label_term * F.cross_entropy(head(grid), train_y[batch])
         if features is not None:
             loss = loss + perceptual * perceptual_loss(features, torch.sigmoid(logits), x)
         opt.zero_grad(set_to_none=True)

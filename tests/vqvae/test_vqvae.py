@@ -27,8 +27,9 @@ def test_a_tokenizer_of_other_sides_and_colour_writes_and_draws_their_pictures(s
                               channels=channels)).eval()
         shape = (side, side) if channels == 1 else (side, side, channels)
         x = torch.randint(0, 256, (2, *shape), dtype=torch.uint8)
-        logits, ids, _ = m(x.float() / 255)
+        logits, ids, _, grid = m(x.float() / 255)
         assert logits.shape == x.shape and ids.shape == (2, tokens) and m.picture_shape == shape
+        assert grid.shape == (2, tokens * 4)  # the quantized codes a label term reads
         assert m.decode(m.encode(x)).shape == x.shape
     with pytest.raises(ValueError, match='4x4 or 8x8 of 32x32 pictures: tokens_per_image must be 16 or 64, not 49'):
         VQVAE(VQVAEConfig(tokens_per_image=49, side=32, channels=3))
@@ -178,3 +179,24 @@ def test_a_perceptual_tokenizer_trains_and_refuses_to_resume_by_another_loss(pip
     assert p.returncode == 1 and len(said) == 1
     assert "perceptual=1.0 over 20 steps' features (asked perceptual=2.0" in said[0]
     assert open(os.path.join(vq, 'last.pt'), 'rb').read() == before
+
+
+def test_a_tokenizer_with_the_label_term_keeps_its_head_to_resume_and_refuses_another_weight(pipeline, tmp_path):
+    vq = str(tmp_path / 'vq')
+    run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=10', '--eval_interval=5',
+        '--label_term=1.0', env_extra=pipeline['env'])
+    state = torch.load(os.path.join(vq, 'last.pt'), weights_only=False)
+    assert state['label_head']['weight'].shape == (10, 16 * 8)  # 10 labels, read from 16 codes of 8 numbers
+    assert 'label_head' not in torch.load(os.path.join(vq, 'ckpt.pt'), weights_only=False)  # dropped once trained
+    os.remove(f'{vq}/ckpt.pt')  # an unfinished run, as if stopped at its last evaluation
+    before = open(os.path.join(vq, 'last.pt'), 'rb').read()
+    for other in ('--label_term=2.0', '--label_term=0'):
+        p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', other,
+                '--init_from=resume', env_extra=pipeline['env'], check=False)
+        said = p.stderr.strip().splitlines()
+        assert p.returncode == 1 and len(said) == 1 and 'perceptual=0.0, label_term=1.0 (asked perceptual=0.0' in said[0]
+        assert open(os.path.join(vq, 'last.pt'), 'rb').read() == before
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', '--label_term=1.0',
+            '--init_from=resume', env_extra=pipeline['env'])
+    assert 'resuming' in p.stdout and 'label read from the codes' in p.stdout
+    assert 0 <= torch.load(f'{vq}/ckpt.pt', weights_only=False)['val']['label_accuracy'] <= 1
