@@ -15,6 +15,7 @@ import platform
 import time
 
 import torch
+import torch.nn as nn
 
 from common.configurator import configure
 from common.files import writable_folder, write_json, write_text
@@ -112,22 +113,41 @@ class Evaluation:
         return later[0][0], Engine(self.vlm.snapshot(later[0][1])[0], self.meta, self.device)
 
 
+class Letters(nn.Module):
+    """The part a letters run reads through, as an encoder: pictures -> the vectors of the tokenizer's codes, in a
+    row. A tokenizer may learn the labels too (vqvae/train.py's label_term): a probe of them shows what it knows."""
+
+    def __init__(self, tokenizer):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.eval()  # and stays so: outputs() restores the mode it finds, and a training tokenizer moves its codebook
+
+    def forward(self, pictures):
+        return self.tokenizer.quantizer.codebook[self.tokenizer.encode(pictures)].flatten(1)
+
+
 def encoder_alone(ev, floats=50_000_000):
-    """What a pixel run's image encoder knows alone: a linear probe of its frozen vectors, fitted on the training
-    pictures (as many as fit `floats` vectors' numbers in memory) and read on the split's. None for a letters run."""
+    """What the part a run reads pictures through knows alone: a linear probe of the vectors of a pixel run's frozen
+    image encoder, or of a letters run's codes, fitted on the training pictures (as many as fit `floats` vectors'
+    numbers in memory) and read on the split's."""
     encoder = ev.vlm.encoder
-    if encoder is None:
-        return None
+    letters = encoder is None
+    if letters:
+        encoder = Letters(ev.vlm.tokenizer)
+        width = ev.vlm.tokenizer.config.tokens_per_image * ev.vlm.tokenizer.config.code_dim
+    else:
+        width = encoder.per_picture * encoder.args['n_embd']
     t0 = time.time()
     x, y = ev.train_split()
-    n = min(len(x), floats // (encoder.per_picture * encoder.args['n_embd']))
+    n = min(len(x), floats // width)
     acc = linear_probe(encoder, (x[:n], y[:n]), (ev.pictures, ev.labels), len(ev.meta['labels']))
     cfg = ev.vlm.info.get('train_config') or {}
     pretrained = pretrain_steps(cfg.get('encoder_iters', 0), cfg.get('encoder_epochs', 0), len(x),
                                 cfg.get('batch_size', 1))
-    print(f"the image encoder alone: a linear probe of its vectors reads the {ev.split} pictures at {acc:.4f} "
-          f"({n:,} training pictures, {time.time() - t0:.1f}s)")
-    return dict(accuracy=acc, train_pictures=n, pretrained_iters=pretrained, seconds=time.time() - t0)
+    print(f"the {'tokenizer' if letters else 'image encoder'} alone: a linear probe of its vectors reads the "
+          f"{ev.split} pictures at {acc:.4f} ({n:,} training pictures, {time.time() - t0:.1f}s)")
+    return dict(accuracy=acc, train_pictures=n, pretrained_iters=0 if letters else pretrained, seconds=time.time() - t0,
+                part='tokenizer' if letters else 'encoder')
 
 
 def machine():
@@ -159,13 +179,20 @@ def alone_section(r):
     a = r.get('encoder_alone')
     if not a:
         return []
-    how = f"pretrained alone on the training labels for {a['pretrained_iters']} steps, then frozen while the GPT " \
-        "learnt" if a['pretrained_iters'] else "trained with the GPT, through it"
-    return ["## The image encoder alone", "",
-            f"A linear head fitted on the frozen vectors the run's image encoder writes of {a['train_pictures']:,} "
-            f"training pictures reads the {r['split']} pictures at **{a['accuracy']:.4f}**" + (
+    if a.get('part') == 'tokenizer':
+        part, vectors = 'tokenizer', "the vectors of the codes the run's tokenizer writes"
+        how = "The tokenizer was trained before the GPT and reads frozen; one trained with a label term " \
+            "(vqvae/train.py's label_term) learnt the labels too, and this is what it knows of them."
+    else:
+        part, vectors = 'image encoder', "the frozen vectors the run's image encoder writes"
+        how = f"pretrained alone on the training labels for {a['pretrained_iters']} steps, then frozen while the GPT " \
+            "learnt" if a['pretrained_iters'] else "trained with the GPT, through it"
+        how = f"The encoder was {how}."
+    return [f"## The {part} alone", "",
+            f"A linear head fitted on {vectors} of {a['train_pictures']:,} training pictures reads the {r['split']} "
+            f"pictures at **{a['accuracy']:.4f}**" + (
                 f"; the run reads them at {r['classification']['accuracy']:.4f}" if 'classification' in r else '') +
-            f". The encoder was {how}.", ""]
+            f". {how}", ""]
 
 
 def main():

@@ -177,8 +177,8 @@ def main():
         if it % eval_interval == 0 or it == max_iters:
             m = evaluate(model, val_x, val_y, head)
             print(f"iter {it}: val bce {m['bce']:.4f}, mse {m['mse']:.4f}, codes used {m['codes_used']}/{num_codes}, "
-                  f"perplexity {m['perplexity']:.1f}, " +
-                  (f"label read from the codes {m['label_accuracy']:.4f}, " if head else '') + f"{time.time() - t0:.0f}s")
+                  f"perplexity {m['perplexity']:.1f}, " + (f"label read from the codes {m['label_accuracy']:.4f}, "
+                                                           if head else '') + f"{time.time() - t0:.0f}s")
             atomic_save(training_state(), last_path)
         if it >= max_iters:
             break

@@ -73,3 +73,5 @@ def test_report_has_every_field(report):
         assert os.path.getsize(os.path.join(ev, png + '.png')) > 1000
     md = open(os.path.join(ev, 'report.md')).read()
     assert 'judge accuracy' in md and 'FID' in md and f"{r['classification']['accuracy']:.4f}" in md
+    alone = r['encoder_alone']  # a letters run: a linear probe of its tokenizer's codes, the part it reads through
+    assert alone['part'] == 'tokenizer' and alone['accuracy'] > 0.3 and '## The tokenizer alone' in md

@@ -194,7 +194,8 @@ def test_a_tokenizer_with_the_label_term_keeps_its_head_to_resume_and_refuses_an
         p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', other,
                 '--init_from=resume', env_extra=pipeline['env'], check=False)
         said = p.stderr.strip().splitlines()
-        assert p.returncode == 1 and len(said) == 1 and 'perceptual=0.0, label_term=1.0 (asked perceptual=0.0' in said[0]
+        assert p.returncode == 1 and len(said) == 1
+        assert 'perceptual=0.0, label_term=1.0 (asked perceptual=0.0' in said[0]
         assert open(os.path.join(vq, 'last.pt'), 'rb').read() == before
     p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', '--label_term=1.0',
             '--init_from=resume', env_extra=pipeline['env'])
