@@ -141,12 +141,12 @@ def encoder_alone(ev, floats=50_000_000):
     x, y = ev.train_split()
     n = min(len(x), floats // width)
     acc = linear_probe(encoder, (x[:n], y[:n]), (ev.pictures, ev.labels), len(ev.meta['labels']))
-    cfg = ev.vlm.info.get('train_config') or {}
+    cfg = ev.vlm.info.get('train_config') or {}  # a letters run has no encoder_iters (train refuses them): 0 steps
     pretrained = pretrain_steps(cfg.get('encoder_iters', 0), cfg.get('encoder_epochs', 0), len(x),
                                 cfg.get('batch_size', 1))
     print(f"the {'tokenizer' if letters else 'image encoder'} alone: a linear probe of its vectors reads the "
           f"{ev.split} pictures at {acc:.4f} ({n:,} training pictures, {time.time() - t0:.1f}s)")
-    return dict(accuracy=acc, train_pictures=n, pretrained_iters=0 if letters else pretrained, seconds=time.time() - t0,
+    return dict(accuracy=acc, train_pictures=n, pretrained_iters=pretrained, seconds=time.time() - t0,
                 part='tokenizer' if letters else 'encoder')
 
 
