@@ -63,6 +63,8 @@ RANGES = {
     'perceptual': between(0, 100, "the VQ-VAE's perceptual weight"),
     'label_term': between(0, 100, "the VQ-VAE's label weight"),
     'perceptual_steps': between(1, BIG, 'a month of steps'),
+    'augment': between(0, 1, 'a share of the pictures'),
+    'augment_until': between(0, 1, 'a share of the steps'),
     'augment_copies': between(0, 16, 'each copy of the training pictures costs its memory again'),
     'max_shift': between(0, 14, 'half a picture'),
     'max_rotate': between(0, 180, 'degrees'),

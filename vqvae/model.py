@@ -69,6 +69,18 @@ def channels_last(x):
     return x[:, 0] if x.shape[1] == 1 else x.permute(0, 2, 3, 1)
 
 
+def moved(pics, turns, shifts):
+    """Pictures (N, S, S[, 3]) in [0, 1], each turned by its angle (degrees, about the centre) and moved by its
+    shift (x, y): x pixels left and y up (negative: right, down). Bilinear, the space they leave black
+    (augmentation: a hand draws no digit twice in one place)."""
+    x = channels_first(pics)
+    a = turns * math.pi / 180
+    s = shifts / (x.shape[-1] / 2)  # grid units: half a side
+    theta = torch.stack([torch.stack([a.cos(), -a.sin(), s[:, 0]], 1), torch.stack([a.sin(), a.cos(), s[:, 1]], 1)], 1)
+    return channels_last(F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False),
+                                       align_corners=False))
+
+
 class VectorQuantizer(nn.Module):
     """Nearest-neighbour lookup into a codebook updated by exponential moving averages."""
 

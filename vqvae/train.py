@@ -22,7 +22,7 @@ from common.configurator import configure
 from common.files import atomic_save, load_checkpoint, writable_folder
 from common.runtime import StopSignal, pick_device, run_record
 from data.pictures import label_words, load_split, source_files
-from vqvae.model import VQVAE, VQVAEConfig, grids
+from vqvae.model import VQVAE, VQVAEConfig, grids, moved
 from vqvae.perceptual import perceptual_loss, train_features
 
 # -----------------------------------------------------------------------------
@@ -44,6 +44,13 @@ perceptual = 0.0  # weight of the perceptual term (vqvae/perceptual.py); 0 is pi
 # the picture is, not only how it looks; 0 is pixels alone
 label_term = 0.0
 perceptual_steps = 1500  # training steps of the classifier whose features that term compares
+# a share of each batch's pictures moved a little (turned up to max_rotate degrees, shifted up to max_shift pixels)
+# over the first augment_until of the steps: letters, and a label term, that keep the digit wherever it sits; the
+# last steps see the pictures as they are, so the decoder ends drawing them sharp. 0 is the pictures as they are
+augment = 0.0
+augment_until = 0.5
+max_shift = 2.0  # pixels
+max_rotate = 10.0  # degrees
 batch_size = 128
 max_iters = 2000
 learning_rate = 2e-3
@@ -81,10 +88,13 @@ def evaluate(model, images, labels=None, head=None, batch=1000):
 
 
 def loss_words(c):
-    """The loss a tokenizer of config c learns by, in words: a state saved before a term existed had none."""
-    weight, label = float(c.get('perceptual', 0.0)), float(c.get('label_term', 0.0))
+    """The loss a tokenizer of config c learns by, and the pictures it learns from, in words: a state saved before a
+    term existed had none."""
+    weight, label, moves = float(c.get('perceptual', 0.0)), float(c.get('label_term', 0.0)), c.get('augment', 0.0)
     return f"perceptual={weight}" + (f" over {c.get('perceptual_steps')} steps' features" if weight else '') + \
-        (f", label_term={label}" if label else '')
+        (f", label_term={label}" if label else '') + \
+        (f", augment={moves} until {c['augment_until']} (max_shift={c['max_shift']}, max_rotate={c['max_rotate']})"
+         if moves else '')
 
 
 def main():
@@ -187,6 +197,12 @@ def main():
             g['lr'] = lr
         batch = torch.randint(len(train_x), (batch_size,), generator=gen).to(dev)
         x = train_x[batch]
+        if augment and it < augment_until * max_iters:
+            turns = (torch.rand(batch_size, generator=gen) * 2 - 1) * max_rotate
+            shifts = (torch.rand(batch_size, 2, generator=gen) * 2 - 1) * max_shift
+            still = torch.rand(batch_size, generator=gen) >= augment  # these are learnt as they are
+            turns[still], shifts[still] = 0, 0
+            x = moved(x, turns.to(dev), shifts.to(dev))
         logits, _, commit, grid = model(x)
         # binary cross-entropy on intensities: sigmoid + MSE collapses to a blank image on MNIST
         loss = F.binary_cross_entropy_with_logits(logits, x) + commitment * commit

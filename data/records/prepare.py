@@ -17,7 +17,6 @@ Everything is computed before the first file is replaced; meta.json is written l
 data complete.
 """
 import json
-import math
 import os
 import pickle
 from collections import namedtuple
@@ -27,7 +26,6 @@ if not __package__:
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from common.configurator import configure
 from common.files import atomic_write, file_sha256, writable_folder, write_json
@@ -38,7 +36,7 @@ from tasks import get_tasks
 from tasks.attributes import attributes_of, measure, tercile_cuts, to_levels
 from tasks.base import Pool, Sample
 from tasks.vocab import PAD, check_text, image_alphabet, letters, make_vocab
-from vqvae.model import channels_first, channels_last, load_vqvae
+from vqvae.model import load_vqvae, moved
 
 # -----------------------------------------------------------------------------
 vqvae_ckpt = 'out/vqvae_mnist/ckpt.pt'
@@ -112,15 +110,10 @@ def encode_images(vq, images, batch=2000):
 
 def augment(images, rng):
     """Random small shifts and rotations (bilinear resampling), the same for the same rng state."""
-    x = channels_first(torch.from_numpy(images.copy()).float() / 255)
-    n, side = len(x), x.shape[-1]
-    angle = torch.from_numpy(rng.uniform(-max_rotate, max_rotate, n)).float() * math.pi / 180
-    shift = torch.from_numpy(rng.uniform(-max_shift, max_shift, (n, 2))).float() / (side / 2)  # grid units: half a side
-    theta = torch.stack([torch.stack([angle.cos(), -angle.sin(), shift[:, 0]], 1),
-                         torch.stack([angle.sin(), angle.cos(), shift[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    out = F.grid_sample(x, grid, align_corners=False)
-    return (channels_last(out) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+    turns = torch.from_numpy(rng.uniform(-max_rotate, max_rotate, len(images))).float()
+    shifts = torch.from_numpy(rng.uniform(-max_shift, max_shift, (len(images), 2))).float()
+    out = moved(torch.from_numpy(images.copy()).float() / 255, turns, shifts)
+    return (out * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 # a split as written: its records (text and ids), the task and answer span of each record (layout), the

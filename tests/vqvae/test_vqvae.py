@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.conftest import draw_digits, run
-from vqvae.model import VQVAE, VQVAEConfig, load_vqvae
+from vqvae.model import VQVAE, VQVAEConfig, load_vqvae, moved
 
 
 def test_encode_decode_shapes_and_grid_sizes():
@@ -201,3 +201,40 @@ def test_a_tokenizer_with_the_label_term_keeps_its_head_to_resume_and_refuses_an
             '--init_from=resume', env_extra=pipeline['env'])
     assert 'resuming' in p.stdout and 'label read from the codes' in p.stdout
     assert 0 <= torch.load(f'{vq}/ckpt.pt', weights_only=False)['val']['label_accuracy'] <= 1
+
+
+@pytest.mark.parametrize('shape', [(2, 8, 8), (2, 8, 8, 3)])
+def test_moved_pictures_shift_by_whole_pixels_exactly_and_turn_about_the_centre(shape):
+    x = torch.rand(shape)
+    still = moved(x, torch.zeros(2), torch.zeros(2, 2))
+    assert torch.allclose(still, x, atol=1e-5) and still.shape == x.shape
+    left_up = moved(x, torch.zeros(2), torch.tensor([[1., 0.], [0., 2.]]))
+    assert torch.allclose(left_up[0, :, :-1], x[0, :, 1:], atol=1e-5) and (left_up[0, :, -1] == 0).all()
+    assert torch.allclose(left_up[1, :-2], x[1, 2:], atol=1e-5) and (left_up[1, -2:] == 0).all()
+    half = moved(x, torch.tensor([180., -180.]), torch.zeros(2, 2))  # a half turn is the picture upside down
+    assert torch.allclose(half, x.flip(1, 2), atol=1e-5)
+
+
+def test_a_tokenizer_learns_from_moved_pictures_only_when_asked_and_refuses_to_resume_by_other_moves(pipeline,
+                                                                                                      tmp_path):
+    def train(out, *args, **kw):
+        return run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={out}', '--max_iters=10',
+                   '--eval_interval=5', *args, env_extra=pipeline['env'], **kw)
+
+    for name, args in (('plain', ()), ('plain_again', ('--augment_until=1.0',)), ('moved', ('--augment=1.0',))):
+        train(tmp_path / name, *args)
+    weights = {n: torch.load(tmp_path / n / 'ckpt.pt', weights_only=False)['model']['encoder.0.weight']
+               for n in ('plain', 'plain_again', 'moved')}
+    assert torch.equal(weights['plain'], weights['plain_again'])  # augment=0 moves nothing, whatever the span
+    assert not torch.equal(weights['plain'], weights['moved'])
+    vq = tmp_path / 'moved'
+    os.remove(vq / 'ckpt.pt')  # an unfinished run, as if stopped at its last evaluation
+    before = (vq / 'last.pt').read_bytes()
+    for other in (('--augment=0.5',), ('--augment=0',), ('--augment=1.0', '--augment_until=0.9'),
+                  ('--augment=1.0', '--max_rotate=0')):
+        p = train(vq, *other, '--max_iters=20', '--init_from=resume', check=False)
+        said = p.stderr.strip().splitlines()
+        assert p.returncode == 1 and len(said) == 1
+        assert 'augment=1.0 until 0.5 (max_shift=2.0, max_rotate=10.0) (asked' in said[0]
+        assert (vq / 'last.pt').read_bytes() == before
+    assert 'resuming' in train(vq, '--augment=1.0', '--max_iters=20', '--init_from=resume').stdout
