@@ -39,6 +39,7 @@ RANGES = {
     'side': between(0, 64, "a picture's side (0: the dataset's default); past 64 a CPU run is hours"),
     'channels': between(0, 3, '1 grey, 3 colour (0: as the pictures are)'),
     'encoder_width': between(1, 1024, 'a conv encoder wider than this only costs memory'),
+    'encoder_depth': between(0, 32, 'a conv encoder deeper than this only costs time'),
     # batches and schedules
     'batch_size': between(1, 65536, 'larger batches exhaust memory'),
     'gradient_accumulation_steps': between(1, 4096, 'an accumulated batch past millions of records'),

@@ -78,7 +78,7 @@ def fresh_model(cfg, vlm, dev):
     gpt = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
                         dropout=cfg['dropout'], block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size']))
     encoder = ImageEncoder.for_run(cfg.get('image_input', 'letters'), cfg['n_embd'], meta['tokens_per_image'],
-                                   vlm.tokenizer, cfg.get('encoder_width', 64), vectors)
+                                   vlm.tokenizer, cfg.get('encoder_width', 64), vectors, cfg.get('encoder_depth', 0))
     if encoder is not None and cfg.get('encoder_iters'):
         encoder.requires_grad_(False)  # pretrained alone first, it reads frozen during the GPT's steps timed here
     return VLM(gpt, vlm.tokenizer, meta, encoder).to(dev)

@@ -77,6 +77,7 @@ letters_share = 0.25  # pixel inputs: share of reading records still read as let
 pixel_shift = 0  # pixel inputs: move each picture read by up to this many pixels (augmentation)
 pixel_flip = False  # pixel inputs: mirror half the pictures read left to right (clothes, not digits: a 2 mirrored is no 2)
 encoder_width = 64  # channels of the 'cnn' encoder
+encoder_depth = 0  # 'cnn': 3x3 convolutions added where its map is a quarter of the picture's side (7x7 of 28x28)
 image_vectors = 0  # pixel inputs: 0, a vector per image letter; 1, one per picture (its reading rows run far shorter)
 # 'cnn' and 'patches': steps the encoder first learns the labels alone through a linear head (nanogpt/pretrain.py),
 # then reads frozen; a step of it alone costs a sixth of a GPT step on a CPU. 0: it learns with the GPT
@@ -198,7 +199,7 @@ with torch.random.fork_rng():
 def encoder_for(args):
     """The image encoder of a pixel run, None for letters ('frozen': the tokenizer's encoder, frozen)."""
     return ImageEncoder.for_run(image_input, args['n_embd'], meta['tokens_per_image'], tokenizer, encoder_width,
-                                image_vectors)
+                                image_vectors, encoder_depth)
 
 
 if init_from == 'scratch':
@@ -235,6 +236,11 @@ elif init_from == 'resume':
     if was_iters != encoder_iters:
         differ.append(f"encoder_iters={was_iters!r} (asked {encoder_iters!r}): its encoder "
                       f"{'was pretrained and reads frozen' if was_iters else 'learns with the GPT'}")
+    conv_was = checkpoint.get('encoder_args') or {}
+    if image_input == conv_was.get('mode') == 'cnn' and \
+            (conv_was['width'], conv_was.get('depth', 0)) != (encoder_width, encoder_depth):
+        differ.append(f"encoder_width={conv_was['width']}, encoder_depth={conv_was.get('depth', 0)} (asked "
+                      f"{encoder_width}, {encoder_depth})")
     if differ:
         raise SystemExit(f"error: {resume_path} is a run of {', '.join(differ)}; resume it as it was, or start afresh "
                          "with --init_from=scratch --force=True")

@@ -38,7 +38,8 @@ class ImageEncoder(nn.Module):
     """uint8 pictures (B, S, S) grey or (B, S, S, 3) colour -> vectors (B, per_picture, n_embd): one per cell of
     the letters' grid (vectors=0), or one for the whole picture (vectors=1). side and channels: the dataset's."""
 
-    def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None, vectors=0, side=28, channels=1):
+    def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None, vectors=0, side=28, channels=1,
+                 depth=0):
         super().__init__()
         g = math.isqrt(tokens_per_image)
         if g * g != tokens_per_image or g not in grids(side) or side % 4:
@@ -62,6 +63,8 @@ class ImageEncoder(nn.Module):
             def conv(c_in, c_out, stride):  # batch norm: the encoder learns in the few epochs a CPU run affords
                 return [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.GELU()]
             layers = conv(channels, w // 2, 2) + conv(w // 2, w, 1) + conv(w, w, 2)  # 28->14 at once (half the time), ->7
+            for _ in range(depth):
+                layers += conv(w, w, 1)  # deeper at a quarter of the side, where a layer costs a quarter of one at half
             for _ in grids(side)[1:grids(side).index(g) + 1]:
                 layers += conv(w, w, 2)  # 7->4
             self.net = nn.Sequential(*layers)
@@ -86,20 +89,23 @@ class ImageEncoder(nn.Module):
         else:
             self.proj = grid
         self.args = dict(mode=mode, n_embd=n_embd, tokens_per_image=tokens_per_image, width=width, vq_args=vq_args,
-                         vectors=vectors, side=side, channels=channels)
+                         vectors=vectors, side=side, channels=channels, **({'depth': depth} if depth else {}))
         self.picture_shape = (side, side) if channels == 1 else (side, side, channels)
 
     @classmethod
-    def for_run(cls, mode, n_embd, tokens_per_image, tokenizer, width=64, vectors=0):
+    def for_run(cls, mode, n_embd, tokens_per_image, tokenizer, width=64, vectors=0, depth=0):
         """The encoder a run reading pictures by `mode` trains with, for the pictures its tokenizer writes (train's
         and bench's one builder): None for letters, the tokenizer's own encoder frozen, or a new one of its side
         and channels."""
+        if depth and mode != 'cnn':
+            raise SystemExit(f"error: encoder_depth={depth} deepens the 'cnn' encoder; image_input={mode!r} has no "
+                             "layers to add: leave it 0")
         if mode == 'letters':
             return None
         if mode == 'frozen':
             return cls.from_vqvae(tokenizer, n_embd, vectors)
         return cls(mode, n_embd, tokens_per_image, width, vectors=vectors, side=tokenizer.config.side,
-                   channels=tokenizer.config.channels)
+                   channels=tokenizer.config.channels, depth=depth)
 
     @classmethod
     def from_vqvae(cls, vq, n_embd, vectors=0):

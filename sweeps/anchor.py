@@ -25,6 +25,7 @@ dataset = 'mnist'  # mnist, fashion_mnist or an imported folder
 run = ''  # a VLM run folder: its training seconds (ckpt.pt's train_seconds) are the budget
 seconds = 0.0  # the budget in seconds of training steps, when no run is given
 width = 64  # channels of the conv net: the VLM's encoder_width
+depth = 0  # convolutions added at a quarter of the side: the VLM's encoder_depth
 n_embd = 96  # the vector it writes per picture: the VLM's n_embd
 batch_size = 128
 learning_rate = 3e-3  # the peak of a cosine schedule over the budget's time
@@ -46,7 +47,8 @@ gen = torch.Generator().manual_seed(seed)
 x, y = (torch.from_numpy(np.array(a)) for a in load_split('train', dataset))
 vx, vy = load_split('val', dataset)
 side, channels = x.shape[1], (x.shape[3] if x.dim() == 4 else 1)
-encoder = ImageEncoder('cnn', n_embd, grids(side)[-1] ** 2, width, vectors=1, side=side, channels=channels)
+encoder = ImageEncoder('cnn', n_embd, grids(side)[-1] ** 2, width, vectors=1, side=side, channels=channels,
+                       depth=depth)
 model = Probe(encoder, len(label_words(dataset)))
 opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.1)
 

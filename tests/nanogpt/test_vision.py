@@ -70,6 +70,22 @@ def test_every_encoder_reads_colour_pictures_of_their_own_side(mode, vectors):
         enc(pictures(3))
 
 
+@pytest.mark.parametrize('vectors', [0, 1])
+def test_a_deeper_cnn_adds_convolutions_at_a_quarter_of_the_side_and_says_so_only_when_deeper(vectors):
+    convs = {}
+    for depth in (0, 2):
+        enc = ImageEncoder.for_run('cnn', 24, 16, tokenizer(), width=16, vectors=vectors, depth=depth)
+        assert enc(pictures(3)).shape == (3, 1 if vectors else 16, 24)
+        convs[depth] = [m for m in enc.net if isinstance(m, torch.nn.Conv2d)]
+        assert ('depth' in enc.args) == bool(depth)  # a run saved before the knob existed keeps its encoder_args
+    assert len(convs[2]) == len(convs[0]) + 2
+    sides = [m.stride[0] for m in convs[2]]
+    assert sides == [2, 1, 2, 1, 1, 2]  # the two added after the map reaches 7x7, before the last step to 4x4
+    for mode in ('patches', 'frozen'):
+        with pytest.raises(SystemExit, match=f"encoder_depth=1 deepens the 'cnn' encoder; image_input='{mode}'"):
+            ImageEncoder.for_run(mode, 24, 16, tokenizer(), depth=1)
+
+
 def test_shifts_and_flips_move_colour_pictures_as_grey_ones():
     grey = pictures(4)
     colour = grey[..., None].expand(-1, -1, -1, 3).contiguous()
@@ -363,6 +379,20 @@ def test_a_run_of_one_vector_per_picture_trains_and_resumes_only_as_one(pipeline
     assert len(vlm.read(images[:20])) == 20
     p = run('nanogpt.train', *args, '--init_from=resume', '--max_iters=20', env_extra=pipeline['env'], check=False)
     assert p.returncode == 1 and 'image_vectors=1' in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_deeper_cnn_run_trains_loads_and_resumes_only_as_deep(pipeline, tmp_path):
+    out = str(tmp_path / 'deep')
+    args = ('tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={out}', '--max_iters=10',
+            '--eval_interval=10', '--lr_decay_iters=10', '--image_input=cnn', '--image_vectors=1')
+    run('nanogpt.train', *args, '--encoder_depth=1', env_extra=pipeline['env'])
+    vlm = VLM.from_pretrained(out)
+    assert vlm.encoder.args['depth'] == 1 and len(vlm.read(np.load(os.path.join(pipeline['data'], 'val.npz'))
+                                                             ['images'][:10])) == 10
+    before = open(os.path.join(out, 'last.pt'), 'rb').read()
+    p = run('nanogpt.train', *args, '--init_from=resume', '--max_iters=20', env_extra=pipeline['env'], check=False)
+    assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and 'encoder_depth' in p.stderr
+    assert open(os.path.join(out, 'last.pt'), 'rb').read() == before
 
 
 def test_frozen_without_its_tokenizer_is_one_line(pipeline, tmp_path):
