@@ -79,8 +79,8 @@ def test_a_deeper_cnn_adds_convolutions_at_a_quarter_of_the_side_and_says_so_onl
         convs[depth] = [m for m in enc.net if isinstance(m, torch.nn.Conv2d)]
         assert ('depth' in enc.args) == bool(depth)  # a run saved before the knob existed keeps its encoder_args
     assert len(convs[2]) == len(convs[0]) + 2
-    sides = [m.stride[0] for m in convs[2]]
-    assert sides == [2, 1, 2, 1, 1, 2]  # the two added after the map reaches 7x7, before the last step to 4x4
+    strides = [m.stride[0] for m in convs[2]]
+    assert strides == [2, 1, 2, 1, 1, 2]  # the two added after the map reaches 7x7, before the last step to 4x4
     for mode in ('patches', 'frozen'):
         with pytest.raises(SystemExit, match=f"encoder_depth=1 deepens the 'cnn' encoder; image_input='{mode}'"):
             ImageEncoder.for_run(mode, 24, 16, tokenizer(), depth=1)
