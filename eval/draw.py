@@ -9,7 +9,8 @@ with words, --digit its index 0-9 in any run), samples the image letters (constr
 alphabet, with classifier-free guidance unless --guidance=0), draws a picture of a label again while the
 run itself does not read it as the label surely (--sure; up to --tries drawings), and decodes them with the
 run's tokenizer. --caption prompts 'caption: <caption>, image:' instead (a run trained to draw from
-captions, `make all TASKS=all`): any words of its vocabulary, best its own (tasks/caption.py).
+captions, `make all TASKS=all`): any words of its vocabulary, best its own (tasks/caption.py); a
+caption that names one label is drawn again alike while the run does not read that label.
 """
 import os
 
@@ -21,8 +22,9 @@ from common.pictures import save_grid
 from common.runtime import pick_device
 from nanogpt.engine import GUIDANCE
 from nanogpt.vlm import VLM
+from tasks.caption import CAPTION
 from tasks.caption_draw import CAPTION_DRAW
-from tasks.draw import SURE, TRIES
+from tasks.draw import DRAW, SURE, TRIES
 
 # -----------------------------------------------------------------------------
 digit = 7
@@ -53,8 +55,13 @@ def main():
     sampling = dict(temperature=temperature, top_k=top_k or None, guidance=guidance, seed=seed)
     if caption:
         vlm.needs(CAPTION_DRAW)
-        images, ok = vlm.decode(vlm.engine().draw([CAPTION_DRAW.prompt(caption)] * n, **sampling))
-        what = repr(caption)
+        prompts, label = [CAPTION_DRAW.prompt(caption)] * n, CAPTION.parse(caption, vlm.vocab)[0]
+        if label < 0:  # no one label to read the drawings back as: each is drawn once
+            codes = vlm.engine().draw(prompts, **sampling)
+        else:
+            codes = DRAW.until_read(vlm.engine(), np.full(n, label), tries, sure=sure, prompts=prompts, **sampling)[1]
+        images, ok = vlm.decode(codes)
+        what = repr(caption) + ('' if label >= 0 else " (it names no one label: drawn once each)")
     else:
         if not word and digit >= len(vlm.vocab['labels']):
             raise SystemExit(f"error: --digit={digit}: {out_dir} has {len(vlm.vocab['labels'])} labels (0-"

@@ -32,6 +32,7 @@ from tasks.text import TEXT, load_text_ids
 from tasks.vocab import encode, image_token_id
 from vqvae.model import per_row
 
+GROUPS = 3  # length_groups: a batch's rows run in at most this many groups, each cut to its own length
 GAP = len(', ' + IMAGE_PREFIX)  # from the end of a picture's letters to the next picture's: 'image:<L>, image:<L>, ...'
 
 
@@ -159,21 +160,38 @@ def loss_weights(targets, weighted, weight):
     return torch.where(weighted, weight, 1.0) * (targets >= 0)
 
 
-def length_groups(targets, min_saving=0.1):
-    """The rows of a batch in two groups by how far their targets reach, each to run cut to its own longest:
-    [(rows, length), ...], or None when that saves less than `min_saving` of the tokens. Records of
-    several lengths share one padded length (a reading record of 33 characters among two-picture questions
-    of 77); causal attention makes the cut exact, since no position sees the padding after it."""
+def length_groups(targets, groups=GROUPS, min_saving=0.1):
+    """The rows of a batch in at most `groups` groups by how far their targets reach, each to run cut to its own
+    longest: [(rows, length), ...] with the fewest tokens in all, or None when that saves less than `min_saving`
+    of the tokens. Records of several lengths share one padded length (a reading record of 33 characters among
+    two-picture questions of 77); causal attention makes the cut exact, since no position sees the padding after
+    it."""
     B, T = targets.shape
     reach = ((targets >= 0) * torch.arange(1, T + 1, device=targets.device)).max(1).values.clamp(min=1)
     order = torch.argsort(reach)
-    r = reach[order]
-    k = torch.arange(1, B, device=targets.device)
-    cost = k * r[:-1] + (B - k) * r[-1]
-    if B < 2 or cost.min() > (1 - min_saving) * B * T:
+    r = reach[order].cpu()
+    # best[j]: the fewest tokens that run rows 0..j (sorted) in g groups; a group of rows i..j runs (j-i+1) x r[j]
+    i, j = torch.arange(B)[:, None], torch.arange(B)[None, :]
+    span = torch.where(i <= j, (j - i + 1) * r[None, :], torch.iinfo(torch.long).max // 4)
+    best, starts = span[0].clone(), [torch.zeros(B, dtype=torch.long)]
+    for _ in range(1, groups):
+        # the last group starts at row i >= 1, after the best of rows 0..i-1 in one group fewer
+        total = torch.cat([span[:1], best[:-1, None] + span[1:]])
+        fewer = total.min(0)
+        keep = fewer.values < best  # a group more only where it saves tokens
+        best, starts = torch.where(keep, fewer.values, best), starts + [torch.where(keep, fewer.indices, -1)]
+    if B < 2 or best[-1] > (1 - min_saving) * B * T:
         return None
-    cut = int(cost.argmin()) + 1
-    return [(order[:cut], int(r[cut - 1])), (order[cut:], int(r[-1]))]
+    cuts, end = [], B - 1
+    for g in range(groups - 1, -1, -1):
+        s = int(starts[g][end])
+        if s < 0:
+            continue
+        cuts.append((s, end))
+        if s == 0:
+            break
+        end = s - 1
+    return [(order[a:b + 1], int(r[b])) for a, b in reversed(cuts)]
 
 
 def picture_places(meta, n):

@@ -85,7 +85,7 @@ class Engine:
         return out
 
     @torch.no_grad()
-    def complete(self, prompts, steps, images=None, batch_size=2000):
+    def complete(self, prompts, steps, images=None, batch_size=500):
         """What greedy decoding writes after each prompt, unconstrained, up to the '.' that ends an answer (None
         when no '.' comes within `steps` characters). Prompts of one length are decoded together."""
         rows = self.ids(prompts)
@@ -93,7 +93,7 @@ class Engine:
         dot = self.meta['stoi']['.']
         for idx in by_length(rows, batch_size):
             p = torch.tensor([rows[j] for j in idx], device=self.device)
-            seq = self.model.generate(p, steps, temperature=0, **self.pictures(images, idx))[:, p.shape[1]:]
+            seq = self.model.generate(p, steps, temperature=0, stop=dot, **self.pictures(images, idx))[:, p.shape[1]:]
             for j, row in zip(idx, seq.cpu().tolist()):
                 answers[j] = decode(row, self.meta['itos']).split('.')[0] if dot in row else None
         return answers

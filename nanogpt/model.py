@@ -159,7 +159,7 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens, *, temperature=1.0, top_k=None, allowed=None, use_cache=True,
-                 generator=None, guidance=0.0, uncond=None, embeds=None):
+                 generator=None, guidance=0.0, uncond=None, embeds=None, stop=None):
         """Continue each row of idx by max_new_tokens tokens.
 
         allowed: optional function (step) -> bool mask over the vocabulary; tokens
@@ -168,12 +168,14 @@ class GPT(nn.Module):
         condition (e.g. 'image:' for 'number:7, image:'), continued with the same tokens, and the
         next token is drawn from log p(x|c) + guidance * (log p(x|c) - log p(x)), then temperature.
         embeds: input embeddings of idx's positions (see forward), read in the first, cached, pass.
+        stop: a token id; once every row has written it, the rows end there (an answer's '.'), shorter.
         """
         if embeds is not None and not use_cache:
             raise ValueError("input embeddings are read once, in the cached pass over the prompt: use_cache=True")
         streams = [idx, uncond] if guidance else [idx]
         caches = [[[] for _ in self.transformer.h] if use_cache else None for _ in streams]
         pos0, inputs = [0] * len(streams), list(streams)
+        stopped = torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)
         for step in range(max_new_tokens):
             last = []
             for i, seq in enumerate(streams):
@@ -200,4 +202,8 @@ class GPT(nn.Module):
                 nxt = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
             streams = [torch.cat([seq, nxt], 1) for seq in streams]
             inputs = [nxt] * len(streams)
+            if stop is not None:
+                stopped |= nxt[:, 0] == stop
+                if stopped.all():
+                    break
         return streams[0]

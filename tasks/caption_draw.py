@@ -3,9 +3,12 @@
     caption: seven: small, thick, tilted right, image:ĆƚĘƭǍƁŉǤŠťǫǓĝǁŅĈ.
 
 Scored (results.json's `caption_draw`) on the true captions of the split's first pictures of each
-label (captions_per_label each, a random phrasing each), drawn with and without guidance: the judge
-reads the label, tasks/attributes.py measures each attribute of the drawing; baseline: the same
-drawings against the requests shuffled (the same mix of levels, unrelated to the drawing).
+label (captions_per_label each, a random phrasing each), drawn plain and guided: the judge reads the
+label, tasks/attributes.py measures each attribute of the drawing; baseline: the same drawings against
+the requests shuffled (the same mix of levels, unrelated to the drawing). Guided drawing is draw's:
+classifier-free guidance, and a picture drawn again while the run itself does not read it as the
+label the caption names (tasks/draw.py's until_read; the judge never chooses); its first drawings
+alone are scored beside it (guided_once).
 """
 import numpy as np
 
@@ -13,6 +16,7 @@ from common.pictures import save_grid
 from common.stats import wilson_interval
 from tasks.base import Task, label_accuracy, placeholder
 from tasks.caption import CAPTION, PHRASINGS, measured_levels
+from tasks.draw import DRAW
 
 
 class CaptionDraw(Task):
@@ -39,9 +43,20 @@ class CaptionDraw(Task):
                                             int(rng.integers(len(PHRASINGS)))))
                 for i, d in enumerate(labels)]
 
-    def generate(self, engine, labels, levels, *, seed=0, **sampling):
-        return engine.draw(self.requests(labels, levels, engine.meta, np.random.default_rng(seed)), seed=seed,
-                           **sampling)
+    def generate(self, engine, labels, levels, *, tries=1, seed=0, **sampling):
+        """Drawings of captions asking for these labels and levels: draw's until_read (the first drawings, the kept
+        ones, drawings per picture, seconds), each drawn again while the run does not read it as its label."""
+        prompts = self.requests(labels, levels, engine.meta, np.random.default_rng(seed))
+        return DRAW.until_read(engine, labels, tries, seed=seed, prompts=prompts, **sampling)
+
+    def scored(self, ev, codes, labels, asked, **sampling):
+        """The scores of drawings (codes (N, T)) asked by captions of these labels and levels: (scores, images)."""
+        images, _ = ev.vlm.decode(codes)
+        judged = ev.judge_reads(ev.judge_features(images))
+        res = self.score(judged, labels, asked, measured_levels(images, ev.meta),
+                         np.random.default_rng(ev.config['seed']), len(ev.meta['labels']))
+        res.update(sampling)
+        return res, images
 
     def score(self, judged, labels, asked, measured, rng, n_labels=10):
         """Label read as asked, and each attribute's agreement with what was asked, against the agreement
@@ -61,20 +76,26 @@ class CaptionDraw(Task):
         labels = ev.labels[pick]
         asked = {a: v[pick] for a, v in measured_levels(ev.pictures, meta).items()}
         res = {}
-        for key, w in (('plain', 0.0), ('guided', c['guidance'])):
-            codes = self.generate(ev.engine, labels, asked, seed=c['seed'], temperature=c['temperature'], guidance=w)
-            images, _ = ev.vlm.decode(codes)
-            judged = ev.judge_reads(ev.judge_features(images))
-            res[key] = self.score(judged, labels, asked, measured_levels(images, meta),
-                                  np.random.default_rng(c['seed']), len(meta['labels']))
-            res[key].update(temperature=c['temperature'], guidance=w)
-            print(f"caption_draw ({key}): label {res[key]['label_accuracy']:.4f}, " + ', '.join(
-                f"{a} {r['agreement']:.3f} (random {r['random_agreement']:.3f})"
-                for a, r in res[key]['attributes'].items()))
-            if key == 'guided':
-                rows = np.concatenate([np.flatnonzero(labels == d)[:10] for d in range(len(meta['labels']))])
-                save_grid(images[rows], 10, f"{ev.eval_dir}/caption_drawn.png")
+        for key, w, k in (('plain', 0.0, 1), ('guided', c['guidance'], c['tries'])):
+            sampling = dict(temperature=c['temperature'], guidance=w)
+            first, kept, made, _ = self.generate(ev.engine, labels, asked, tries=k, seed=c['seed'], sure=c['sure'],
+                                                 **sampling)
+            if k > 1:  # the first drawings alone: what drawing again adds to guidance
+                res['guided_once'], _ = self.scored(ev, first, labels, asked, **sampling)
+            res[key], images = self.scored(ev, kept, labels, asked, **sampling)
+            res[key].update(tries=k, drawings_per_picture=float(made.mean()), **({'sure': c['sure']} if k > 1 else {}))
+        for key, x in res.items():
+            print(f"caption_draw ({self.drawn(x)}): label {x['label_accuracy']:.4f}, " + ', '.join(
+                f"{a} {r['agreement']:.3f} (random {r['random_agreement']:.3f})" for a, r in x['attributes'].items()))
+        rows = np.concatenate([np.flatnonzero(labels == d)[:10] for d in range(len(meta['labels']))])
+        save_grid(images[rows], 10, f"{ev.eval_dir}/caption_drawn.png")
         return res
+
+    def drawn(self, x):
+        """How a row of drawings was drawn, in words."""
+        return ('guided' if x['guidance'] else 'plain') + (f", guidance {x['guidance']}" if x['guidance'] else '') + (
+            f", drawn again until read as its label at {x['sure']} or surer, up to {x['tries']} times "
+            f"({x['drawings_per_picture']:.2f} a picture)" if x.get('tries', 1) > 1 else '')
 
     def report(self, r, ev):
         c, names = ev.config, ev.meta['attributes']
@@ -84,9 +105,9 @@ class CaptionDraw(Task):
             f"T={c['temperature']})", "",
             "| drawn | label read as asked | " + " | ".join(f"{a}: as asked (random request)" for a in names) + " |",
             "|---" * (2 + len(names)) + "|",
-            *(f"| {k}{', guidance ' + str(x['guidance']) if x['guidance'] else ''} | {x['label_accuracy']:.4f} | "
-              + " | ".join(f"{x['attributes'][a]['agreement']:.3f} ({x['attributes'][a]['random_agreement']:.3f})"
-                           for a in names) + " |" for k, x in r.items()), "",
+            *(f"| {self.drawn(r[k])} | {r[k]['label_accuracy']:.4f} | " + " | ".join(
+                f"{r[k]['attributes'][a]['agreement']:.3f} ({r[k]['attributes'][a]['random_agreement']:.3f})"
+                for a in names) + " |" for k in ('plain', 'guided_once', 'guided') if k in r), "",
             "![drawn from the captions of the pictures, a row per label, guided](caption_drawn.png)", ""]
 
     def rows(self, r):

@@ -53,18 +53,20 @@ class Draw(Task):
     def texts(self, meta):
         return label_texts(self, meta)
 
-    def until_read(self, engine, labels, tries=1, seed=None, sure=SURE, **sampling):
+    def until_read(self, engine, labels, tries=1, seed=None, sure=SURE, prompts=None, **sampling):
         """Drawings of each label index, codes (N, T) (-1 where a character is not an image letter), by rejection
         sampling through the run's own eyes: each drawing is decoded and read as the run reads any picture, and
         the ones it does not read as asked with probability `sure` at least are drawn again, up to `tries`
         drawings in all; a picture never passed keeps the drawing read surest as asked. DALL-E re-ranks by CLIP;
-        here the run's own reading decides, never the judge. Returns the first drawings, the kept ones, the
-        drawings made per picture and the seconds the first drawings took."""
+        here the run's own reading decides, never the judge. prompts: what each drawing is asked by (a caption
+        naming the label, tasks/caption_draw.py); by default 'number:d, image:'. Returns the first drawings, the
+        kept ones, the drawings made per picture and the seconds the first drawings took."""
         labels = np.asarray(labels, dtype=np.int64)
         if tries > 1 and READ.name not in engine.meta['tasks']:
             raise SystemExit(f"error: drawing until it reads as asked needs a run that reads (its tasks: "
                              f"{', '.join(engine.meta['tasks'])}); draw with tries=1")
-        prompts = [self.prompt(d, engine.meta) for d in labels]
+        if prompts is None:
+            prompts = [self.prompt(d, engine.meta) for d in labels]
         t0 = time.time()
         first = engine.draw(prompts, seed=seed, **sampling)
         seconds = time.time() - t0

@@ -3,6 +3,7 @@
     image:ĆƚĘƭǍƁŉǤŠťǫǓĝǁŅĈ, is it more than 4? yes.
     image:<letters>, image:<letters>, what is their sum? 12.
     image:<letters>, image:<letters>, what is their sum? 5+7=12.    (question_work=True)
+    image:<letters>, is it more than 4? 7: yes.                    (question_work=True)
 
 A question is one of the dataset's templates below. Scored (results.json's `question`) by exact match
 per template over one question about each picture of the split (a second picture of the split for
@@ -32,7 +33,8 @@ FOOTWEAR, TOPS = (5, 7, 9), (0, 2, 4, 6)  # Fashion-MNIST: sandal, sneaker, ankl
 QUESTIONS = {
     'mnist': (
         Template('even', 1, (None,), lambda k: 'is it even?', lambda d, k: _yes(d[0] % 2 == 0)),
-        Template('more', 1, tuple(range(9)), lambda k: f'is it more than {k}?', lambda d, k: _yes(d[0] > k)),
+        Template('more', 1, tuple(range(9)), lambda k: f'is it more than {k}?', lambda d, k: _yes(d[0] > k),
+                 lambda d, k: f'{d[0]}: '),
         Template('plus', 1, tuple(range(10)), lambda k: f'what is it plus {k}?', lambda d, k: str(d[0] + k),
                  lambda d, k: f'{d[0]}+{k}='),
         Template('two_image_sum', 2, (None,), lambda k: 'what is their sum?', lambda d, k: str(d[0] + d[1]),

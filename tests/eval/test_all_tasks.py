@@ -68,6 +68,11 @@ def test_the_report_scores_every_task_beside_its_blind_baseline(all_tasks):
     assert 0.3 < r['question']['even']['blind_accuracy'] < 0.7  # the seven-segment test labels are balanced
     drawn = r['caption_draw']['guided']
     assert drawn['n'] == 30 and set(drawn['attributes']['slant']) == {'agreement', 'ci95', 'random_agreement'}
+    # guided: drawn again while the run does not read the caption's label; guided_once: its first drawings alone
+    assert set(r['caption_draw']) == {'plain', 'guided_once', 'guided'}
+    assert drawn['tries'] > 1 and 1 <= drawn['drawings_per_picture'] <= drawn['tries']
+    once, plain = r['caption_draw']['guided_once'], r['caption_draw']['plain']
+    assert once['guidance'] == drawn['guidance'] > 0 == plain['guidance'] and plain['drawings_per_picture'] == 1
     with open(os.path.join(all_tasks['out'], 'eval', 'report.md'), encoding='utf-8') as f:
         report = f.read()
     for title in ('## Caption (', '## Draw from a caption', '## Question (', '## Read (', '## Draw (', '## Tasks'):
@@ -111,7 +116,9 @@ def test_ask_captions_and_answers_and_draw_takes_a_caption(all_tasks, tmp_path):
     p = run('eval.ask', img, out, '--question=is it even? ~', check=False)
     assert p.returncode == 1 and "'~' are not in the vocabulary" in p.stderr and 'Traceback' not in p.stderr
     p = run('eval.draw', out, '--caption=a small thick three, upright', '--n=4', f"--out={tmp_path / 'd.png'}")
-    assert os.path.exists(tmp_path / 'd.png') and 'drew 4' in p.stdout
+    assert os.path.exists(tmp_path / 'd.png') and 'drew 4' in p.stdout and 'no one label' not in p.stdout
+    p = run('eval.draw', out, '--caption=a small thick digit', '--n=2', f"--out={tmp_path / 'e.png'}")
+    assert 'drew 2' in p.stdout and 'names no one label' in p.stdout  # nothing to read it back as: drawn once each
     p = run('nanogpt.train', 'tests/configs/train_tiny.py', f"--dataset={all_tasks['data']}",
             f"--out_dir={tmp_path / 'bad'}", '--task_mix=read:0.5,draw:0.4', check=False)
     assert p.returncode == 1 and 'add up to 0.9' in p.stderr and 'Traceback' not in p.stderr

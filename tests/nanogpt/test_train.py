@@ -83,6 +83,21 @@ def test_short_and_long_records_run_apart_with_the_same_loss_and_gradients():
     assert length_groups(make_targets(torch.randint(1, 30, (8, L)), pad)) is None  # one length: no split
 
 
+def test_length_groups_run_the_fewest_tokens_their_number_allows():
+    pad, L = 0, 31
+    records = torch.randint(1, 30, (9, L))
+    for i, n in enumerate([5, 5, 5, 5, 12, 12, 30, 30, 30]):
+        records[i, n + 1:] = pad  # targets reach 5, 12 and 30
+    y = make_targets(records, pad)
+    three = length_groups(y, 3)
+    assert [n for _, n in three] == [5, 12, 30] and [sorted(r.tolist()) for r, _ in three] == [[0, 1, 2, 3], [4, 5],
+                                                                                              [6, 7, 8]]
+    # two groups: the split that runs fewest tokens (6 x 12 + 3 x 30 = 162, not 4 x 5 + 5 x 30 = 170)
+    assert [n for _, n in length_groups(y, 2)] == [12, 30]
+    assert len(length_groups(y, 5)) == 3  # a group more only where it saves tokens
+    assert length_groups(y, 1) is None
+
+
 def test_answer_weight_scales_only_the_marked_targets():
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(4, 6, 12, generator=g)

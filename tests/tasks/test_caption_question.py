@@ -122,6 +122,7 @@ def test_questions_written_with_their_working_are_scored_by_the_answer_after_it(
     plain, work = meta_of(), dict(meta_of(), question_work=True)
     assert QUESTION.said(t['plus'], (9,), 3, plain) == '12' and QUESTION.said(t['plus'], (9,), 3, work) == '9+3=12'
     assert QUESTION.said(t['two_image_larger'], (2, 7), None, work) == '2,7: second'
+    assert QUESTION.said(t['more'], (7,), 4, work) == '7: yes' and QUESTION.final('7: yes') == 'yes'
     assert QUESTION.said(t['even'], (4,), None, work) == 'yes'  # no working where the answer is one step
     assert [QUESTION.final(s) for s in ('9+3=12', '2,7: second', 'yes', None)] == ['12', 'second', 'yes', None]
     assert QUESTION.final('9+3=11') != t['plus'].answer((9,), 3)  # the answer, not the working, is scored
