@@ -101,6 +101,8 @@ RANGES = {
     'labels': (lambda v: v in ('digits', 'words'), 'digits or words'),
     'text': (lambda v: v in ('', 'shakespeare'), "'' (none) or shakespeare"),
     'digit': (lambda v: 0 <= v <= 9, 'a digit 0-9'),
+    'encoder_views': (lambda v: v in (1, 5, 9), '1, 5 or 9 (the picture, and moved a pixel each way or every way)'),
+    'views': (lambda v: v in (1, 5, 9), '1, 5 or 9 (the picture, and moved a pixel each way or every way)'),
     'device': (lambda v: re.fullmatch(r'auto|cpu|mps|cuda(:\d+)?', v) is not None, "auto, cpu, mps, cuda or cuda:N"),
     'dtype': (lambda v: v in ('auto', 'float32', 'bfloat16', 'float16'), 'auto, float32, bfloat16 or float16'),
     'backend': (lambda v: v in ('auto', 'nccl', 'gloo'), 'auto, nccl or gloo'),

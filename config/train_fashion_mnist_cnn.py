@@ -23,3 +23,4 @@ pixel_shift = 1  # each picture read moves by up to this many pixels (augmentati
 image_vectors = 1  # 1: one vector per picture (short rows); 0: one per cell of the letters' grid
 encoder_iters = 6000  # the encoder first learns the labels alone (a sixth of a GPT step each), then reads frozen
 task_mix = 'read:0.5,draw:0.5'  # each task's share of a batch's rows: a pretrained encoder leaves the steps to drawing
+encoder_views = 5  # each picture read as the mean of its vectors as it is and moved a pixel each way: steadier readings

@@ -78,10 +78,12 @@ def fresh_model(cfg, vlm, dev):
     gpt = GPT(GPTConfig(n_layer=cfg['n_layer'], n_head=cfg['n_head'], n_embd=cfg['n_embd'], bias=cfg['bias'],
                         dropout=cfg['dropout'], block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size']))
     encoder = ImageEncoder.for_run(cfg.get('image_input', 'letters'), cfg['n_embd'], meta['tokens_per_image'],
-                                   vlm.tokenizer, cfg.get('encoder_width', 64), vectors, cfg.get('encoder_depth', 0))
+                                   vlm.tokenizer, cfg.get('encoder_width', 64), vectors, cfg.get('encoder_depth', 0),
+                                   cfg.get('encoder_views', 1))
     if encoder is not None and cfg.get('encoder_iters'):
         encoder.requires_grad_(False)  # pretrained alone first, it reads frozen during the GPT's steps timed here
-    return VLM(gpt, vlm.tokenizer, meta, encoder).to(dev)
+    # in training mode as train's steps run it, where a frozen encoder reads as in evaluation (VLM.train)
+    return VLM(gpt, vlm.tokenizer, meta, encoder).to(dev).train()
 
 
 def time_training(cfg, vlm, dev, n_steps, plain):

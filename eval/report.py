@@ -123,7 +123,7 @@ class Letters(nn.Module):
         self.tokenizer = tokenizer
         self.eval()  # and stays so: outputs() restores the mode it finds, and a training tokenizer moves its codebook
 
-    def forward(self, pictures):
+    def forward(self, pictures, views=None):  # an encoder's call: letters are read from the picture as it is
         return self.tokenizer.quantizer.codebook[self.tokenizer.encode(pictures)].flatten(1)
 
 

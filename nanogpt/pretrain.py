@@ -55,14 +55,14 @@ def train_step(model, opt, images, labels, batch_size, pixel_shift, gen, lr):
 
 
 @torch.no_grad()
-def outputs(module, images, batch=2000):
+def outputs(module, images, batch=2000, **kwargs):
     """A module's outputs on uint8 pictures (a numpy array or tensor), in batches, in eval mode (its mode is
-    restored after), as CPU floats."""
+    restored after), as CPU floats; kwargs go to its forward."""
     was = module.training
     module.eval()
     device = next(module.parameters()).device
     x = torch.as_tensor(np.array(images))
-    out = torch.cat([module(x[i:i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)])
+    out = torch.cat([module(x[i:i + batch].to(device), **kwargs).float().cpu() for i in range(0, len(x), batch)])
     module.train(was)
     return out
 
@@ -96,16 +96,16 @@ def pretrain(encoder, images, labels, n_labels, iters, batch_size, learning_rate
     return acc, time.time() - t0
 
 
-def features(encoder, images):
-    """The encoder's vectors of pictures, flattened: (N, per_picture * n_embd)."""
-    return outputs(encoder, images).flatten(1)
+def features(encoder, images, views=None):
+    """The encoder's vectors of pictures, flattened: (N, per_picture * n_embd); views as its forward's."""
+    return outputs(encoder, images, views=views).flatten(1)
 
 
 def linear_probe(encoder, train, test, n_labels, epochs=20, batch_size=512, learning_rate=3e-3, seed=0):
     """What the encoder alone knows: a linear head fitted on its frozen vectors of the train (images, labels),
     its accuracy on the test (images, labels). Vectors are standardised on the train ones, so one learning rate
-    serves every encoder."""
-    tx, vx = features(encoder, train[0]), features(encoder, test[0])
+    serves every encoder. As the GPT does, it learns from one view of each picture and reads with all of them."""
+    tx, vx = features(encoder, train[0], views=1), features(encoder, test[0])
     mean, std = tx.mean(0), tx.std(0) + 1e-6
     tx, vx = (tx - mean) / std, (vx - mean) / std
     ty = torch.as_tensor(np.array(train[1])).long()

@@ -83,6 +83,10 @@ image_vectors = 0  # pixel inputs: 0, a vector per image letter; 1, one per pict
 # then reads frozen; a step of it alone costs a sixth of a GPT step on a CPU. 0: it learns with the GPT
 encoder_iters = 0
 encoder_epochs = 0  # ... at most this many passes over the training pictures (0: encoder_iters whatever their number)
+# pixel inputs: the vector a picture is read by, in evaluation: 1, of the picture as it is; 5 or 9, the mean over it
+# moved by up to a pixel (test-time augmentation, nanogpt/vision.py), for that many times the encoder's passes.
+# Training steps read one view
+encoder_views = 1
 # model
 n_layer = 4
 n_head = 4
@@ -199,7 +203,7 @@ with torch.random.fork_rng():
 def encoder_for(args):
     """The image encoder of a pixel run, None for letters ('frozen': the tokenizer's encoder, frozen)."""
     return ImageEncoder.for_run(image_input, args['n_embd'], meta['tokens_per_image'], tokenizer, encoder_width,
-                                image_vectors, encoder_depth)
+                                image_vectors, encoder_depth, encoder_views)
 
 
 if init_from == 'scratch':
@@ -241,6 +245,8 @@ elif init_from == 'resume':
             (conv_was['width'], conv_was.get('depth', 0)) != (encoder_width, encoder_depth):
         differ.append(f"encoder_width={conv_was['width']}, encoder_depth={conv_was.get('depth', 0)} (asked "
                       f"{encoder_width}, {encoder_depth})")
+    if conv_was and conv_was.get('views', 1) != encoder_views:
+        differ.append(f"encoder_views={conv_was.get('views', 1)} (asked {encoder_views})")
     if differ:
         raise SystemExit(f"error: {resume_path} is a run of {', '.join(differ)}; resume it as it was, or start afresh "
                          "with --init_from=scratch --force=True")
@@ -287,7 +293,7 @@ if encoder_iters:
             print(f"encoder alone: {enc_steps} steps ({enc_steps * batch_size / len(train_px):.0f} passes over "
                   f"{len(train_px):,} pictures), validation reading {enc_acc:.4f} through a linear head "
                   f"({elapsed0:.0f}s); it reads frozen from here")
-    model.encoder.requires_grad_(False)
+    model.encoder.requires_grad_(False).eval()  # and stays so (VLM.train)
 
 # initialize a GradScaler. If enabled=False scaler is a no-op
 scaler = torch.amp.GradScaler(device_type, enabled=(dtype == 'float16'))

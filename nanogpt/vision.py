@@ -27,6 +27,10 @@ import torch.nn.functional as F
 from vqvae.model import VQVAE, VQVAEConfig, channels_first, grids, picture_dims, shape_words
 
 IMAGE_INPUTS = ('letters', 'patches', 'cnn', 'frozen')
+# the moves (rows down, columns right) an encoder of encoder_views reads each picture at: as it is, then a pixel
+# each way, then diagonally
+VIEWS = {1: [(0, 0)], 5: [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)],
+         9: [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)]}
 
 
 def check_image_input(name):
@@ -39,8 +43,11 @@ class ImageEncoder(nn.Module):
     the letters' grid (vectors=0), or one for the whole picture (vectors=1). side and channels: the dataset's."""
 
     def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None, vectors=0, side=28, channels=1,
-                 depth=0):
+                 depth=0, views=1):
         super().__init__()
+        if views not in VIEWS:
+            raise SystemExit(f"error: encoder_views={views!r}: use 1 (the picture as it is), 5 (and moved a pixel "
+                             "each way) or 9 (every move of up to a pixel)")
         g = math.isqrt(tokens_per_image)
         if g * g != tokens_per_image or g not in grids(side) or side % 4:
             raise SystemExit(f"error: image_input={mode!r} writes a grid of vectors of {side}x{side} pictures "
@@ -89,11 +96,13 @@ class ImageEncoder(nn.Module):
         else:
             self.proj = grid
         self.args = dict(mode=mode, n_embd=n_embd, tokens_per_image=tokens_per_image, width=width, vq_args=vq_args,
-                         vectors=vectors, side=side, channels=channels, **({'depth': depth} if depth else {}))
+                         vectors=vectors, side=side, channels=channels, **({'depth': depth} if depth else {}),
+                         **({'views': views} if views != 1 else {}))
+        self.views = views
         self.picture_shape = (side, side) if channels == 1 else (side, side, channels)
 
     @classmethod
-    def for_run(cls, mode, n_embd, tokens_per_image, tokenizer, width=64, vectors=0, depth=0):
+    def for_run(cls, mode, n_embd, tokens_per_image, tokenizer, width=64, vectors=0, depth=0, views=1):
         """The encoder a run reading pictures by `mode` trains with, for the pictures its tokenizer writes (train's
         and bench's one builder): None for letters, the tokenizer's own encoder frozen, or a new one of its side
         and channels."""
@@ -103,24 +112,34 @@ class ImageEncoder(nn.Module):
         if mode == 'letters':
             return None
         if mode == 'frozen':
-            return cls.from_vqvae(tokenizer, n_embd, vectors)
+            return cls.from_vqvae(tokenizer, n_embd, vectors, views)
         return cls(mode, n_embd, tokens_per_image, width, vectors=vectors, side=tokenizer.config.side,
-                   channels=tokenizer.config.channels, depth=depth)
+                   channels=tokenizer.config.channels, depth=depth, views=views)
 
     @classmethod
-    def from_vqvae(cls, vq, n_embd, vectors=0):
+    def from_vqvae(cls, vq, n_embd, vectors=0, views=1):
         """The 'frozen' encoder, its weights those of a trained VQ-VAE."""
         enc = cls('frozen', n_embd, vq.config.tokens_per_image, vq_args=dict(vars(vq.config)), vectors=vectors,
-                  side=vq.config.side, channels=vq.config.channels)
+                  side=vq.config.side, channels=vq.config.channels, views=views)
         enc.net.load_state_dict(vq.encoder[:-1].state_dict())
         return enc
 
-    def forward(self, images):
+    def forward(self, images, views=None):
+        """views: how many views of each picture to average (in evaluation), this encoder's own when None."""
+        views = self.views if views is None else views
         if tuple(images.shape[1:]) != self.picture_shape:
             raise ValueError(f"the encoder reads {shape_words(self.picture_shape)} pictures, not "
                              f"{shape_words(tuple(images.shape[1:]))}")
         x = channels_first(images.float() / 255)
-        out = self.proj(self.net(x))
+        if views > 1 and not self.training:
+            # the mean of its vectors over the picture moved by up to a pixel (test-time augmentation): an encoder
+            # that learnt from such moves reads each picture as their consensus, for views times the compute
+            s = x.shape[-1]
+            padded = F.pad(x, (1, 1, 1, 1))
+            x = torch.cat([padded[..., 1 - dy:1 - dy + s, 1 - dx:1 - dx + s] for dy, dx in VIEWS[views]])
+            out = self.proj(self.net(x)).unflatten(0, (views, -1)).mean(0)
+        else:
+            out = self.proj(self.net(x))
         return out[:, None] if out.dim() == 2 else out.flatten(2).transpose(1, 2)
 
     def counts(self):

@@ -78,6 +78,10 @@ class VLM(nn.Module):
     def train(self, mode=True):
         super().train(mode)
         self.tokenizer.eval()  # the tokenizer is part of the run, never trained with it
+        if self.encoder is not None and not any(p.requires_grad for p in self.encoder.parameters()):
+            # a pretrained encoder reads frozen as it was measured: its batch norm by its running statistics, which
+            # the GPT's batches would otherwise go on moving
+            self.encoder.eval()
         return self
 
     @property
@@ -108,7 +112,9 @@ class VLM(nn.Module):
             if mask.any():
                 raise ValueError("the rows hold picture placeholders but no pictures to put there")
             return x
-        vectors = self.encoder(pics)
+        # the GPT learns from one view of each picture (moved by train's pixel_shift) and reads with all of the
+        # encoder's views (nanogpt/vision.py)
+        vectors = self.encoder(pics, 1 if self.training else None)
         if vectors.shape[0] * vectors.shape[1] != int(mask.sum()):
             raise ValueError(f"{int(mask.sum())} placeholders in the rows, but {len(pics)} pictures of "
                              f"{vectors.shape[1]} vectors each")

@@ -30,6 +30,7 @@ n_embd = 96  # the vector it writes per picture: the VLM's n_embd
 batch_size = 128
 learning_rate = 3e-3  # the peak of a cosine schedule over the budget's time
 pixel_shift = 1  # each picture moves by up to this many pixels, as the VLM's pixel_shift
+views = 1  # each picture read as the mean over this many views of it moved a pixel, as the VLM's encoder_views
 eval_every = 200  # steps between readings of the validation pictures
 seed = 1337
 threads = 0
@@ -48,7 +49,7 @@ x, y = (torch.from_numpy(np.array(a)) for a in load_split('train', dataset))
 vx, vy = load_split('val', dataset)
 side, channels = x.shape[1], (x.shape[3] if x.dim() == 4 else 1)
 encoder = ImageEncoder('cnn', n_embd, grids(side)[-1] ** 2, width, vectors=1, side=side, channels=channels,
-                       depth=depth)
+                       depth=depth, views=views)
 model = Probe(encoder, len(label_words(dataset)))
 opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.1)
 

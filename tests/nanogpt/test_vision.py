@@ -86,6 +86,22 @@ def test_a_deeper_cnn_adds_convolutions_at_a_quarter_of_the_side_and_says_so_onl
             ImageEncoder.for_run(mode, 24, 16, tokenizer(), depth=1)
 
 
+@pytest.mark.parametrize('vectors', [0, 1])
+def test_an_encoder_of_views_reads_the_mean_of_its_vectors_over_the_picture_moved_a_pixel(vectors):
+    torch.manual_seed(0)
+    one = ImageEncoder('cnn', 24, 16, width=8, vectors=vectors).eval()
+    five = ImageEncoder('cnn', 24, 16, width=8, vectors=vectors, views=5).eval()
+    five.load_state_dict(one.state_dict())
+    x = pictures(3)
+    moves = torch.tensor([[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]])
+    mean = torch.stack([one(shift_images(x, m.expand(3, 2))) for m in moves]).mean(0)
+    assert torch.allclose(five(x), mean, atol=1e-5) and not torch.allclose(five(x), one(x), atol=1e-3)
+    assert torch.allclose(five.train()(x), one.train()(x))  # training reads each picture once, as it comes
+    assert five.args['views'] == 5 and 'views' not in one.args  # runs saved before the knob load as they were
+    with pytest.raises(SystemExit, match='encoder_views=3: use 1'):
+        ImageEncoder('cnn', 24, 16, views=3)
+
+
 def test_shifts_and_flips_move_colour_pictures_as_grey_ones():
     grey = pictures(4)
     colour = grey[..., None].expand(-1, -1, -1, 3).contiguous()
