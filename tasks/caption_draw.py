@@ -16,7 +16,7 @@ from common.pictures import save_grid
 from common.stats import wilson_interval
 from tasks.base import Task, label_accuracy, placeholder
 from tasks.caption import CAPTION, PHRASINGS, measured_levels
-from tasks.draw import DRAW
+from tasks.draw import DRAW, drawn_again
 
 
 class CaptionDraw(Task):
@@ -93,9 +93,8 @@ class CaptionDraw(Task):
 
     def drawn(self, x):
         """How a row of drawings was drawn, in words."""
-        return ('guided' if x['guidance'] else 'plain') + (f", guidance {x['guidance']}" if x['guidance'] else '') + (
-            f", drawn again until read as its label at {x['sure']} or surer, up to {x['tries']} times "
-            f"({x['drawings_per_picture']:.2f} a picture)" if x.get('tries', 1) > 1 else '')
+        return ('guided' if x['guidance'] else 'plain') + (f", guidance {x['guidance']}" if x['guidance'] else '') + \
+            drawn_again(x, 'its label')
 
     def report(self, r, ev):
         c, names = ev.config, ev.meta['attributes']

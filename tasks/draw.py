@@ -37,6 +37,13 @@ SURE = 0.999
 GRID_LABELS = 20  # the report's grids show a row for each of the first labels, this many at most
 
 
+
+def drawn_again(x, what='asked'):
+    """How a row of drawings was drawn again, in words ('' where each picture was drawn once): the report's and the
+    print's words for draw (as asked) and caption drawing (as its label)."""
+    return (f", drawn again until read as {what} at {x['sure']} or surer, up to {x['tries']} times "
+            f"({x['drawings_per_picture']:.2f} a picture)" if x.get('tries', 1) > 1 else '')
+
 class Draw(Task):
     name, key, weighted, draws = 'draw', 'generation', False, True
     question = ', image:'
@@ -142,8 +149,7 @@ class Draw(Task):
             res[key].update(tries=k, drawings_per_picture=float(made.mean()), **({'sure': c['sure']} if k > 1 else {}))
         for key, g in res.items():
             print(f"draw T={g['temperature']}" + (f", guidance {g['guidance']}" if g['guidance'] else '') +
-                  (f", drawn again until read as asked at {g['sure']} or surer, up to {g['tries']} times "
-                   f"({g['drawings_per_picture']:.2f} a picture)" if g.get('tries', 1) > 1 else '') +
+                  drawn_again(g) +
                   f": judge accuracy {g['judge_accuracy']:.4f}, FID {g['fid']:.2f}, {g['distinct']} distinct of "
                   f"{g['n']}, memorised {share(g['memorised'])} ({g['seconds']:.1f}s)")
         atomic_write(os.path.join(ev.eval_dir, 'generated.npz'),
@@ -181,8 +187,7 @@ class Draw(Task):
             "| pictures | judge accuracy | FID | distinct token strings | in train.txt verbatim | well formed |",
             "|---|---|---|---|---|---|",
             *(row(f"drawn, T={r[k]['temperature']}{top}" + (f", guidance {r[k]['guidance']}" if r[k]['guidance'] else '')
-                  + (f", drawn again until it reads as asked at {r[k]['sure']} or surer, up to {r[k]['tries']} "
-                     f"times ({r[k]['drawings_per_picture']:.2f} a picture)" if r[k].get('tries', 1) > 1 else ''), r[k])
+                  + drawn_again(r[k]), r[k])
               for k in ('t', 'low_t', 'guided_once', 'guided') if k in r),
             row("drawn, greedy", r['greedy']),
             f"| tokenizer reconstructions of the {ev.split} pictures (the ceiling) | "
