@@ -24,6 +24,8 @@ def between(lo, hi, why):
     return (lambda v: lo <= v <= hi, f'in [{lo:g}, {hi:g}] ({why})')
 
 
+# how many views of a picture an encoder reads it by (nanogpt/vision.py's VIEWS)
+VIEWS = (lambda v: v in (1, 5, 9), '1, 5 or 9 (the picture, and moved a pixel each way or every way)')
 BIG = 10 ** 7  # steps, intervals: a month of CPU steps; beyond is a typo
 RANGES = {
     # model and tokenizer sizes
@@ -101,8 +103,8 @@ RANGES = {
     'labels': (lambda v: v in ('digits', 'words'), 'digits or words'),
     'text': (lambda v: v in ('', 'shakespeare'), "'' (none) or shakespeare"),
     'digit': (lambda v: 0 <= v <= 9, 'a digit 0-9'),
-    'encoder_views': (lambda v: v in (1, 5, 9), '1, 5 or 9 (the picture, and moved a pixel each way or every way)'),
-    'views': (lambda v: v in (1, 5, 9), '1, 5 or 9 (the picture, and moved a pixel each way or every way)'),
+    'encoder_views': VIEWS,
+    'views': VIEWS,  # sweeps/anchor's name for it
     'device': (lambda v: re.fullmatch(r'auto|cpu|mps|cuda(:\d+)?', v) is not None, "auto, cpu, mps, cuda or cuda:N"),
     'dtype': (lambda v: v in ('auto', 'float32', 'bfloat16', 'float16'), 'auto, float32, bfloat16 or float16'),
     'backend': (lambda v: v in ('auto', 'nccl', 'gloo'), 'auto, nccl or gloo'),

@@ -37,12 +37,12 @@ SURE = 0.999
 GRID_LABELS = 20  # the report's grids show a row for each of the first labels, this many at most
 
 
-
 def drawn_again(x, what='asked'):
     """How a row of drawings was drawn again, in words ('' where each picture was drawn once): the report's and the
     print's words for draw (as asked) and caption drawing (as its label)."""
     return (f", drawn again until read as {what} at {x['sure']} or surer, up to {x['tries']} times "
             f"({x['drawings_per_picture']:.2f} a picture)" if x.get('tries', 1) > 1 else '')
+
 
 class Draw(Task):
     name, key, weighted, draws = 'draw', 'generation', False, True
