@@ -353,8 +353,9 @@ def estimate_loss():
                 _, loss = raw_model(X, Y)
             losses[k] = loss.item()
         out[f'text_{split}'] = losses.mean().item()
-    # patch: the score that picks ckpt.pt is the reading accuracy over the validation images
-    if reading:
+    # patch: the score that picks ckpt.pt is the reading accuracy over the validation images; not at step 0, which
+    # is never picked and reads at chance (the report reads that snapshot's test pictures for its curve)
+    if reading and iter_num > 0:
         with ctx:
             out['val_acc'] = float((READ.predict(Engine(raw_model, meta, device), val_seen) == val_labels).mean())
     raw_model.train()
@@ -409,13 +410,13 @@ while True:
     if (iter_num % eval_interval == 0 or iter_num == max_iters) and master_process:
         m = estimate_loss()
         elapsed = time.time() - t_start
-        acc = f", val acc {m['val_acc']:.4f}" if reading else ''
+        acc = f", val acc {m['val_acc']:.4f}" if 'val_acc' in m else ''
         acc += f", text val loss {m['text_val']:.4f} ({m['text_val'] / math.log(2):.3f} bits/char)" \
             if batches.text else ''
         print(f"step {iter_num}: train loss {m['train']:.4f}, val loss {m['val']:.4f}{acc}, {elapsed:.0f}s")
         if wandb_log:
             wandb.log({'iter': iter_num, 'train/loss': m['train'], 'val/loss': m['val'], 'lr': lr, 'elapsed': elapsed,
-                       **({'val/acc': m['val_acc']} if reading else {})})
+                       **({'val/acc': m['val_acc']} if 'val_acc' in m else {})})
         atomic_save(dict(**raw_model.weights(), model_args=model_args, iter_num=iter_num,
                          val_acc=m.get('val_acc'), val_loss=m['val'], text_val_loss=m.get('text_val'),
                          elapsed=elapsed, train_seconds=train_seconds, config=config,

@@ -131,9 +131,10 @@ def test_training_checkpoints_and_resume(pipeline, tmp_path):
     assert snaps == ['ckpt_0.pt', 'ckpt_100.pt', 'ckpt_200.pt', 'ckpt_300.pt', 'ckpt_400.pt']
     snap = torch.load(os.path.join(out, 'ckpt_400.pt'), weights_only=True)
     assert 'optimizer' not in snap and snap['iter_num'] == 400
-    # ckpt.pt is the best snapshot by validation accuracy
-    best = max((torch.load(os.path.join(out, s), weights_only=True)['val_acc'], s) for s in snaps)
-    assert abs(best[0] - ckpt['best_val_acc']) < 1e-9
+    # ckpt.pt is the best snapshot by validation accuracy; the untrained step 0 is not read (chance, never picked)
+    accs = {s: torch.load(os.path.join(out, s), weights_only=True)['val_acc'] for s in snaps}
+    assert accs['ckpt_0.pt'] is None
+    assert abs(max(a for a in accs.values() if a is not None) - ckpt['best_val_acc']) < 1e-9
 
     resumed = str(tmp_path / 'resumed')
     os.makedirs(resumed)
