@@ -26,6 +26,8 @@ def between(lo, hi, why):
 
 # how many views of a picture an encoder reads it by (nanogpt/vision.py's VIEWS)
 VIEWS = (lambda v: v in (1, 5, 9), '1, 5 or 9 (the picture, and moved a pixel each way or every way)')
+# the side of the square blanked in half an encoder's pictures (random erasing, nanogpt/vision.py)
+ERASE = between(0, 14, 'half a picture: a larger square leaves too little to read')
 BIG = 10 ** 7  # steps, intervals: a month of CPU steps; beyond is a typo
 RANGES = {
     # model and tokenizer sizes
@@ -72,6 +74,8 @@ RANGES = {
     'max_shift': between(0, 14, 'half a picture'),
     'max_rotate': between(0, 180, 'degrees'),
     'pixel_shift': between(0, 14, 'half a picture'),
+    'encoder_erase': ERASE,
+    'erase': ERASE,  # sweeps/anchor's name for it
     'image_vectors': between(0, 1, '0: a vector per letter of the grid, 1: one per picture'),
     'encoder_iters': between(0, BIG, 'a month of steps'),
     'encoder_epochs': between(0, BIG, 'a month of passes'),

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nanogpt.vision import shift_images
+from nanogpt.vision import erase_squares, shift_images
 
 
 class Probe(nn.Module):
@@ -46,12 +46,14 @@ def update(model, opt, inputs, labels, lr):
     return loss.item()
 
 
-def train_step(model, opt, images, labels, batch_size, pixel_shift, gen, lr):
-    """One AdamW step on a random batch of uint8 pictures (CPU tensors), each shifted by up to pixel_shift pixels."""
+def train_step(model, opt, images, labels, batch_size, pixel_shift, gen, lr, erase=0):
+    """One AdamW step on a random batch of uint8 pictures (CPU tensors), each shifted by up to pixel_shift pixels,
+    and half of them with an erase x erase square blanked (0: none)."""
     device = next(model.parameters()).device
     idx = torch.randint(len(images), (batch_size,), generator=gen)
     shifts = torch.randint(-pixel_shift, pixel_shift + 1, (batch_size, 2), generator=gen)
-    return update(model, opt, shift_images(images[idx], shifts).to(device), labels[idx].long().to(device), lr)
+    pictures = erase_squares(shift_images(images[idx], shifts), erase, gen)
+    return update(model, opt, pictures.to(device), labels[idx].long().to(device), lr)
 
 
 @torch.no_grad()
@@ -79,17 +81,17 @@ def pretrain_steps(iters, epochs, n_pictures, batch_size):
 
 
 def pretrain(encoder, images, labels, n_labels, iters, batch_size, learning_rate, pixel_shift, seed, val=None,
-             log=print, log_every=1000):
+             log=print, log_every=1000, erase=0):
     """Train `encoder` with a new linear head on (images, labels) for `iters` AdamW steps, cosine from
-    learning_rate (weight decay 0.1, as the GPT's matrices). Returns the head's accuracy on val=(images, labels),
-    or None, and the seconds it took."""
+    learning_rate (weight decay 0.1, as the GPT's matrices), the pictures shifted and erased as train_step's.
+    Returns the head's accuracy on val=(images, labels), or None, and the seconds it took."""
     t0 = time.time()
     model = Probe(encoder, n_labels).to(next(encoder.parameters()).device)
     opt = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.1)
     gen = torch.Generator().manual_seed(seed)
     x, y = torch.as_tensor(np.array(images)), torch.as_tensor(np.array(labels))
     for it in range(iters):
-        loss = train_step(model, opt, x, y, batch_size, pixel_shift, gen, cosine(it, iters, learning_rate))
+        loss = train_step(model, opt, x, y, batch_size, pixel_shift, gen, cosine(it, iters, learning_rate), erase)
         if log and (it + 1) % log_every == 0:
             log(f"encoder alone, step {it + 1} of {iters}: loss {loss:.4f}, {time.time() - t0:.0f}s")
     acc = float((predict(model, val[0]) == np.asarray(val[1])).mean()) if val is not None else None

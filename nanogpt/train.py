@@ -83,6 +83,7 @@ image_vectors = 0  # pixel inputs: 0, a vector per image letter; 1, one per pict
 # then reads frozen; a step of it alone costs a sixth of a GPT step on a CPU. 0: it learns with the GPT
 encoder_iters = 0
 encoder_epochs = 0  # ... at most this many passes over the training pictures (0: encoder_iters whatever their number)
+encoder_erase = 0  # ... half its pictures with a square of this side blanked (random erasing; 0: none): it must read them whole
 # pixel inputs: the vector a picture is read by, in evaluation: 1, of the picture as it is; 5 or 9, the mean over it
 # moved by up to a pixel (test-time augmentation, nanogpt/vision.py), for that many times the encoder's passes.
 # Training steps read one view
@@ -126,6 +127,9 @@ if encoder_iters and image_input not in ('cnn', 'patches'):
     raise SystemExit(f"error: encoder_iters={encoder_iters} pretrains the encoder of image_input='cnn' or 'patches'; "
                      f"image_input={image_input!r} has {'none' if image_input == 'letters' else 'a frozen one'}: "
                      "use encoder_iters=0")
+if encoder_erase and not encoder_iters:
+    raise SystemExit(f"error: encoder_erase={encoder_erase} blanks squares of the pictures the encoder learns from alone; "
+                     "it needs encoder_iters > 0 (or leave it 0)")
 pixels = image_input != 'letters'
 # keys that say how a run is carried out, not what it trains: a run that differs only in them is the same run
 RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_only', 'bucket_lengths', 'max_iters', 'lr_decay_iters', 'keep_last',
@@ -287,7 +291,7 @@ if encoder_iters:
         enc_steps = pretrain_steps(encoder_iters, encoder_epochs, len(train_px), batch_size)
         enc_acc, elapsed0 = pretrain(model.encoder, train_px, train_labels_px, len(meta['labels']), enc_steps,
                                      batch_size, learning_rate, pixel_shift, seed, val=(val_images_px, val_labels),
-                                     log=print if master_process else None)
+                                     log=print if master_process else None, erase=encoder_erase)
         train_seconds = elapsed0
         if master_process:
             print(f"encoder alone: {enc_steps} steps ({enc_steps * batch_size / len(train_px):.0f} passes over "

@@ -162,6 +162,22 @@ def shift_images(images, shifts):
     return out.movedim(1, -1) if colour else out
 
 
+def erase_squares(images, size, gen):
+    """Random erasing (Zhong et al., 2017): half the pictures (N, S, S[, 3]) with a size x size square blanked at a
+    random place, so that an encoder cannot lean on any one part of a picture. A copy; size 0 returns them as they
+    are."""
+    if not size:
+        return images
+    n, s = images.shape[0], images.shape[1]
+    pick = torch.rand(n, generator=gen) < 0.5
+    corner = torch.randint(0, s - size + 1, (n, 2), generator=gen)
+    at = torch.arange(s)
+    rows = (at >= corner[:, :1]) & (at < corner[:, :1] + size)  # (N, S)
+    cols = (at >= corner[:, 1:]) & (at < corner[:, 1:] + size)
+    blank = pick[:, None, None] & rows[:, :, None] & cols[:, None, :]
+    return images.masked_fill(blank[..., None] if picture_dims(images) == 3 else blank, 0)
+
+
 def flip_images(pics, flips):
     """The pictures (N, P, S, S[, 3]) of the rows flips (N,) says, mirrored left to right."""
     axis = -2 if picture_dims(pics) == 3 else -1

@@ -1,7 +1,7 @@
 """The anchor: a plain CNN classifier trained on a dataset's pictures for the CPU seconds a VLM run trained, to put
 beside the VLM's reading. The same conv net the VLM reads pixels through (nanogpt/vision.py's 'cnn', one vector
-per picture), with a linear head instead of the GPT, the same shifts as augmentation, chosen on validation; the
-test set is read once, at the end, by the epoch that read validation best.
+per picture), with a linear head instead of the GPT, the same shifts and erasing as augmentation, chosen on
+validation; the test set is read once, at the end, by the epoch that read validation best.
 
     python -m sweeps.anchor --dataset=shapes --seconds=600      # or --run=out/shapes_cnn (its training seconds)
 
@@ -30,6 +30,7 @@ n_embd = 96  # the vector it writes per picture: the VLM's n_embd
 batch_size = 128
 learning_rate = 3e-3  # the peak of a cosine schedule over the budget's time
 pixel_shift = 1  # each picture moves by up to this many pixels, as the VLM's pixel_shift
+erase = 0  # half the pictures with a square of this side blanked, as the VLM's encoder_erase (0: none)
 views = 1  # each picture read as the mean over this many views of it moved a pixel, as the VLM's encoder_views
 eval_every = 200  # steps between readings of the validation pictures
 seed = 1337
@@ -61,7 +62,7 @@ def accuracy(images, labels):
 best, best_state, step, spent = -1.0, None, 0, 0.0
 while spent < seconds:
     t0 = time.time()
-    loss = train_step(model, opt, x, y, batch_size, pixel_shift, gen, cosine(spent, seconds, learning_rate))
+    loss = train_step(model, opt, x, y, batch_size, pixel_shift, gen, cosine(spent, seconds, learning_rate), erase)
     step += 1
     spent += time.time() - t0
     if step % eval_every == 0 or spent >= seconds:

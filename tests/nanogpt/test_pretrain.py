@@ -46,6 +46,10 @@ def test_pretraining_teaches_the_encoder_the_labels_and_is_seeded():
     assert linear_probe(blank, (x, y), (vx, vy), 4, epochs=5, batch_size=64) < 0.4
     model = Probe(encoder(), 4)
     assert predict(model, vx[:7]).shape == (7,) and model.training  # predict leaves the mode as it found it
+    # random erasing is another stream of pictures: another encoder, which still learns the squares
+    erased = encoder()
+    assert pretrain(erased, x, y, 4, 150, 32, 3e-3, 1, 0, val=(vx, vy), log=None, erase=4)[0] >= 0.9
+    assert any(not torch.equal(v, erased.state_dict()[k]) for k, v in enc.state_dict().items())
 
 
 def test_the_encoders_steps_are_capped_by_passes_over_the_pictures_only_when_asked():
@@ -59,7 +63,7 @@ def test_a_run_with_a_pretrained_encoder_keeps_it_frozen_and_resumes_only_as_one
     out = str(tmp_path / 'pre')
     args = ('tests/configs/train_tiny.py', f"--dataset={pipeline['data']}", f'--out_dir={out}', '--max_iters=6',
             '--eval_interval=3', '--lr_decay_iters=6', '--image_input=cnn', '--image_vectors=1')
-    p = run('nanogpt.train', *args, '--encoder_iters=40', env_extra=pipeline['env'])
+    p = run('nanogpt.train', *args, '--encoder_iters=40', '--encoder_erase=4', env_extra=pipeline['env'])
     assert 'encoder alone: 40 steps (' in p.stdout and 'validation reading' in p.stdout and 'frozen) on' in p.stdout
     snaps = [torch.load(os.path.join(out, f'ckpt_{i}.pt'), weights_only=True) for i in (0, 3, 6)]
     for k, v in snaps[0]['encoder'].items():  # the GPT's steps leave the pretrained encoder as it was: its batch
@@ -68,7 +72,9 @@ def test_a_run_with_a_pretrained_encoder_keeps_it_frozen_and_resumes_only_as_one
     assert snaps[0]['train_seconds'] > 0  # the encoder's own steps count as training time
     assert VLM.from_pretrained(out).image_input == 'cnn'
     for extra, says in ((('--encoder_iters=0', '--init_from=resume', '--max_iters=9'), 'encoder_iters=40'),
-                        (('--encoder_iters=40', '--image_input=letters', '--force=True'), 'has none')):
+                        (('--encoder_iters=40', '--image_input=letters', '--force=True'), 'has none'),
+                        (('--encoder_iters=0', '--encoder_erase=8', '--force=True'), 'needs encoder_iters > 0'),
+                        (('--encoder_iters=40', '--encoder_erase=15', '--force=True'), "'encoder_erase' must be in")):
         p = run('nanogpt.train', *args, *extra, env_extra=pipeline['env'], check=False)
         assert p.returncode == 1 and says in p.stderr and len(p.stderr.strip().splitlines()) == 1
 

@@ -12,7 +12,7 @@ from data.records.prepare import build_meta
 from nanogpt.batches import (Batches, answer_mask, forward_backward, make_targets, picture_places, pictures_shown,
                              pixel_form)
 from nanogpt.model import GPT, GPTConfig
-from nanogpt.vision import IMAGE_INPUTS, ImageEncoder, flip_images, pixel_draws, shift_images
+from nanogpt.vision import IMAGE_INPUTS, ImageEncoder, erase_squares, flip_images, pixel_draws, shift_images
 from nanogpt.vlm import VLM
 from tasks.base import IMAGE_PREFIX
 from tasks.draw import DRAW
@@ -313,6 +313,22 @@ def test_shift_moves_the_ink_and_leaves_black():
     img[0, 10, 12] = 255
     moved = shift_images(img, torch.tensor([[2, -3]]))
     assert moved[0, 12, 9] == 255 and int(moved.sum()) == 255
+
+
+def test_erasing_blanks_one_square_in_half_the_pictures_and_nothing_when_off():
+    pics = torch.full((2000, 28, 28), 200, dtype=torch.uint8)
+    out = erase_squares(pics, 8, torch.Generator().manual_seed(0))
+    blanked = (out == 0).flatten(1).sum(1)
+    assert set(blanked.tolist()) == {0, 64} and 0.45 < (blanked > 0).float().mean() < 0.55
+    for i in torch.nonzero(blanked)[:20, 0].tolist():  # one whole 8x8 square, inside the picture
+        rows, cols = torch.nonzero(out[i] == 0).unbind(1)
+        assert rows.max() - rows.min() == 7 and cols.max() - cols.min() == 7
+    assert torch.equal(pics, torch.full((2000, 28, 28), 200, dtype=torch.uint8))  # a copy: the batch is untouched
+    grey = erase_squares(pics[:50], 8, torch.Generator().manual_seed(0))
+    colour = erase_squares(pics[:50, ..., None].expand(-1, -1, -1, 3), 8, torch.Generator().manual_seed(0))
+    assert torch.equal(colour, grey[..., None].expand(-1, -1, -1, 3))  # every channel of the same square
+    gen = torch.Generator().manual_seed(0)
+    assert erase_squares(pics, 0, gen) is pics and torch.equal(gen.get_state(), torch.Generator().manual_seed(0).get_state())
 
 
 def test_flips_mirror_only_the_chosen_pictures_and_leave_the_stream_alone_when_off(pipeline):
