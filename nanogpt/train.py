@@ -202,6 +202,9 @@ if init_from == 'auto':
 # apart from the global random stream, so that the model's initialisation does not depend on it
 with torch.random.fork_rng():
     tokenizer = load_tokenizer(meta, data_dir)
+if encoder_erase >= tokenizer.config.side:
+    raise SystemExit(f"error: encoder_erase={encoder_erase} blanks a square as wide as the data's "
+                     f"{tokenizer.config.side}x{tokenizer.config.side} pictures; use less than {tokenizer.config.side}")
 
 
 def encoder_for(args):
