@@ -16,7 +16,7 @@ from common.pictures import save_grid
 from common.stats import wilson_interval
 from tasks.base import Task, label_accuracy, placeholder
 from tasks.caption import CAPTION, PHRASINGS, measured_levels
-from tasks.draw import DRAW, drawn_again
+from tasks.draw import DRAW, how_drawn
 
 
 class CaptionDraw(Task):
@@ -93,8 +93,7 @@ class CaptionDraw(Task):
 
     def drawn(self, x):
         """How a row of drawings was drawn, in words."""
-        return ('guided' if x['guidance'] else 'plain') + (f", guidance {x['guidance']}" if x['guidance'] else '') + \
-            drawn_again(x, 'its label')
+        return ('guided' if x['guidance'] else 'plain') + how_drawn(x, 'its label')
 
     def report(self, r, ev):
         c, names = ev.config, ev.meta['attributes']

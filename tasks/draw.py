@@ -37,11 +37,12 @@ SURE = 0.999
 GRID_LABELS = 20  # the report's grids show a row for each of the first labels, this many at most
 
 
-def drawn_again(x, what='asked'):
-    """How a row of drawings was drawn again, in words ('' where each picture was drawn once): the report's and the
-    print's words for draw (as asked) and caption drawing (as its label)."""
-    return (f", drawn again until read as {what} at {x['sure']} or surer, up to {x['tries']} times "
-            f"({x['drawings_per_picture']:.2f} a picture)" if x.get('tries', 1) > 1 else '')
+def how_drawn(x, what='asked'):
+    """How a row of drawings was guided and drawn again, in words ('' where neither): the report's and the print's
+    words for draw (read as asked) and caption drawing (read as its label)."""
+    return (f", guidance {x['guidance']}" if x['guidance'] else '') + (
+        f", drawn again until read as {what} at {x['sure']} or surer, up to {x['tries']} times "
+        f"({x['drawings_per_picture']:.2f} a picture)" if x.get('tries', 1) > 1 else '')
 
 
 class Draw(Task):
@@ -148,8 +149,7 @@ class Draw(Task):
             res[key], images[key] = self.measured(ev, labels, kept, seconds, **sampling)
             res[key].update(tries=k, drawings_per_picture=float(made.mean()), **({'sure': c['sure']} if k > 1 else {}))
         for key, g in res.items():
-            print(f"draw T={g['temperature']}" + (f", guidance {g['guidance']}" if g['guidance'] else '') +
-                  drawn_again(g) +
+            print(f"draw T={g['temperature']}" + how_drawn(g) +
                   f": judge accuracy {g['judge_accuracy']:.4f}, FID {g['fid']:.2f}, {g['distinct']} distinct of "
                   f"{g['n']}, memorised {share(g['memorised'])} ({g['seconds']:.1f}s)")
         atomic_write(os.path.join(ev.eval_dir, 'generated.npz'),
@@ -186,8 +186,7 @@ class Draw(Task):
             f"floor). A random guess of the judge would read {1 / len(names):.2f} as asked.", "",
             "| pictures | judge accuracy | FID | distinct token strings | in train.txt verbatim | well formed |",
             "|---|---|---|---|---|---|",
-            *(row(f"drawn, T={r[k]['temperature']}{top}" + (f", guidance {r[k]['guidance']}" if r[k]['guidance'] else '')
-                  + drawn_again(r[k]), r[k])
+            *(row(f"drawn, T={r[k]['temperature']}{top}" + how_drawn(r[k]), r[k])
               for k in ('t', 'low_t', 'guided_once', 'guided') if k in r),
             row("drawn, greedy", r['greedy']),
             f"| tokenizer reconstructions of the {ev.split} pictures (the ceiling) | "
