@@ -44,6 +44,7 @@ RANGES = {
     'channels': between(0, 3, '1 grey, 3 colour (0: as the pictures are)'),
     'encoder_width': between(1, 1024, 'a conv encoder wider than this only costs memory'),
     'encoder_depth': between(0, 32, 'a conv encoder deeper than this only costs time'),
+    'encoder_grid': between(0, 16, "a conv encoder's last map: the side of a letters' grid of a 64x64 picture at most"),
     # batches and schedules
     'batch_size': between(1, 65536, 'larger batches exhaust memory'),
     'gradient_accumulation_steps': between(1, 4096, 'an accumulated batch past millions of records'),

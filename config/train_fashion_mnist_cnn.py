@@ -18,6 +18,7 @@ min_lr = 0.0003  # a tenth of the peak, as nanoGPT
 image_input = 'cnn'  # how the GPT sees pictures (nanogpt/vision.py)
 encoder_width = 64  # channels of the conv encoder
 encoder_depth = 1  # one more 3x3 layer at 7x7: the encoder alone reads more for a fifth more of its time
+encoder_grid = 4  # one more stride-2 layer, to a 4x4 map (the anchor's net): fewer features, each seeing more
 letters_share = 0.1  # reading rows that keep their letters: they teach the 'image:' stream that guides drawing
 pixel_shift = 1  # each picture read moves by up to this many pixels (augmentation)
 image_vectors = 1  # 1: one vector per picture (short rows); 0: one per cell of the letters' grid

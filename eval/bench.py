@@ -79,7 +79,7 @@ def fresh_model(cfg, vlm, dev):
                         dropout=cfg['dropout'], block_size=meta['seq_len'] - 1, vocab_size=meta['vocab_size']))
     encoder = ImageEncoder.for_run(cfg.get('image_input', 'letters'), cfg['n_embd'], meta['tokens_per_image'],
                                    vlm.tokenizer, cfg.get('encoder_width', 64), vectors, cfg.get('encoder_depth', 0),
-                                   cfg.get('encoder_views', 1))
+                                   cfg.get('encoder_views', 1), cfg.get('encoder_grid', 0))
     if encoder is not None and cfg.get('encoder_iters'):
         encoder.requires_grad_(False)  # pretrained alone first, it reads frozen during the GPT's steps timed here
     # in training mode as train's steps run it, where a frozen encoder reads as in evaluation (VLM.train)

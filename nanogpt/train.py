@@ -78,6 +78,9 @@ pixel_shift = 0  # pixel inputs: move each picture read by up to this many pixel
 pixel_flip = False  # pixel inputs: mirror half the pictures read left to right (clothes, not digits: a 2 mirrored is no 2)
 encoder_width = 64  # channels of the 'cnn' encoder
 encoder_depth = 0  # 'cnn': 3x3 convolutions added where its map is a quarter of the picture's side (7x7 of 28x28)
+# 'cnn' writing one vector per picture (image_vectors=1): the side of its last map, one of the letters' grids (7 or 4
+# of 28x28 pictures); 0, the letters' own. A smaller map is one more stride-2 layer, and fewer features to project
+encoder_grid = 0
 image_vectors = 0  # pixel inputs: 0, a vector per image letter; 1, one per picture (its reading rows run far shorter)
 # 'cnn' and 'patches': steps the encoder first learns the labels alone through a linear head (nanogpt/pretrain.py),
 # then reads frozen; a step of it alone costs a sixth of a GPT step on a CPU. 0: it learns with the GPT
@@ -210,7 +213,7 @@ if encoder_erase >= tokenizer.config.side:
 def encoder_for(args):
     """The image encoder of a pixel run, None for letters ('frozen': the tokenizer's encoder, frozen)."""
     return ImageEncoder.for_run(image_input, args['n_embd'], meta['tokens_per_image'], tokenizer, encoder_width,
-                                image_vectors, encoder_depth, encoder_views)
+                                image_vectors, encoder_depth, encoder_views, encoder_grid)
 
 
 if init_from == 'scratch':
@@ -248,10 +251,11 @@ elif init_from == 'resume':
         differ.append(f"encoder_iters={was_iters!r} (asked {encoder_iters!r}): its encoder "
                       f"{'was pretrained and reads frozen' if was_iters else 'learns with the GPT'}")
     conv_was = checkpoint.get('encoder_args') or {}
-    if image_input == conv_was.get('mode') == 'cnn' and \
-            (conv_was['width'], conv_was.get('depth', 0)) != (encoder_width, encoder_depth):
-        differ.append(f"encoder_width={conv_was['width']}, encoder_depth={conv_was.get('depth', 0)} (asked "
-                      f"{encoder_width}, {encoder_depth})")
+    if image_input == conv_was.get('mode') == 'cnn' and (conv_was['width'], conv_was.get('depth', 0),
+                                                         conv_was.get('grid', 0)) != (encoder_width, encoder_depth,
+                                                                                      encoder_grid):
+        differ.append(f"encoder_width={conv_was['width']}, encoder_depth={conv_was.get('depth', 0)}, encoder_grid="
+                      f"{conv_was.get('grid', 0)} (asked {encoder_width}, {encoder_depth}, {encoder_grid})")
     if conv_was and conv_was.get('views', 1) != encoder_views:
         differ.append(f"encoder_views={conv_was.get('views', 1)} (asked {encoder_views})")
     if differ:

@@ -43,7 +43,7 @@ class ImageEncoder(nn.Module):
     the letters' grid (vectors=0), or one for the whole picture (vectors=1). side and channels: the dataset's."""
 
     def __init__(self, mode, n_embd, tokens_per_image, width=64, vq_args=None, vectors=0, side=28, channels=1,
-                 depth=0, views=1):
+                 depth=0, views=1, grid=0):
         super().__init__()
         if views not in VIEWS:
             raise SystemExit(f"error: encoder_views={views!r}: use 1 (the picture as it is), 5 (and moved a pixel "
@@ -57,13 +57,19 @@ class ImageEncoder(nn.Module):
         if vectors not in (0, 1):
             raise SystemExit(f"error: image_vectors={vectors!r}: use 0 (one vector per image letter) or 1 (one per "
                              "picture)")
+        if grid and (mode != 'cnn' or vectors != 1 or grid not in grids(side)):
+            raise SystemExit(f"error: encoder_grid={grid} sets the side of the last map of a 'cnn' encoder that writes one "
+                             f"vector per picture (image_vectors=1): {' or '.join(map(str, sorted(grids(side))))} of "
+                             f"{side}x{side} pictures, " + (f"and image_input={mode!r} has no such map" if mode != 'cnn'
+                             else "and image_vectors=0 writes one per cell of the letters' grid" if vectors != 1 else
+                             f"not {grid}") + "; or leave it 0 (the letters' grid)")
         self.mode, self.per_picture = mode, vectors or tokens_per_image
         if mode == 'patches':
             self.net = nn.Identity()
             if side % g:
                 raise SystemExit(f"error: image_input='patches' cuts {side}x{side} pictures into a {g}x{g} grid of "
                                  "equal patches, and they do not divide; use image_input='cnn'")
-            grid = nn.Conv2d(channels, n_embd, side // g, side // g)  # a stride-p conv is one linear map per patch
+            cells = nn.Conv2d(channels, n_embd, side // g, side // g)  # a stride-p conv is one linear map per patch
         elif mode == 'cnn':
             w = width
 
@@ -72,10 +78,10 @@ class ImageEncoder(nn.Module):
             layers = conv(channels, w // 2, 2) + conv(w // 2, w, 1) + conv(w, w, 2)  # 28->14 at once (half the time), ->7
             for _ in range(depth):
                 layers += conv(w, w, 1)  # deeper at a quarter of the side, where a layer costs a quarter of one at half
-            for _ in grids(side)[1:grids(side).index(g) + 1]:
+            for _ in grids(side)[1:grids(side).index(grid or g) + 1]:
                 layers += conv(w, w, 2)  # 7->4
             self.net = nn.Sequential(*layers)
-            grid = nn.Conv2d(w, n_embd, 1)
+            cells = nn.Conv2d(w, n_embd, 1)
         elif mode == 'frozen':
             if not vq_args or vq_args.get('encoder') != 'conv' or vq_args.get('tokens_per_image') != tokens_per_image:
                 raise SystemExit("error: image_input='frozen' needs the conv VQ-VAE that wrote the data's letters; "
@@ -84,7 +90,7 @@ class ImageEncoder(nn.Module):
             self.net = VQVAE(VQVAEConfig(**vq_args)).encoder[:-1]
             self.net.requires_grad_(False)
             hidden = vq_args['hidden']
-            grid = nn.Sequential(nn.Conv2d(hidden, n_embd, 1), nn.GELU(), nn.Conv2d(n_embd, n_embd, 1))
+            cells = nn.Sequential(nn.Conv2d(hidden, n_embd, 1), nn.GELU(), nn.Conv2d(n_embd, n_embd, 1))
         else:
             check_image_input(mode)
             raise SystemExit("error: image_input='letters' has no encoder: the GPT reads the letters")
@@ -94,27 +100,30 @@ class ImageEncoder(nn.Module):
             mlp = [nn.GELU(), nn.Linear(n_embd, n_embd)] if mode == 'frozen' else []
             self.proj = nn.Sequential(nn.Flatten(), nn.Linear(features, n_embd), *mlp)
         else:
-            self.proj = grid
+            self.proj = cells
         self.args = dict(mode=mode, n_embd=n_embd, tokens_per_image=tokens_per_image, width=width, vq_args=vq_args,
                          vectors=vectors, side=side, channels=channels, **({'depth': depth} if depth else {}),
-                         **({'views': views} if views != 1 else {}))
+                         **({'views': views} if views != 1 else {}), **({'grid': grid} if grid else {}))
         self.views = views
         self.picture_shape = (side, side) if channels == 1 else (side, side, channels)
 
     @classmethod
-    def for_run(cls, mode, n_embd, tokens_per_image, tokenizer, width=64, vectors=0, depth=0, views=1):
+    def for_run(cls, mode, n_embd, tokens_per_image, tokenizer, width=64, vectors=0, depth=0, views=1, grid=0):
         """The encoder a run reading pictures by `mode` trains with, for the pictures its tokenizer writes (train's
         and bench's one builder): None for letters, the tokenizer's own encoder frozen, or a new one of its side
         and channels."""
         if depth and mode != 'cnn':
             raise SystemExit(f"error: encoder_depth={depth} deepens the 'cnn' encoder; image_input={mode!r} has no "
                              "layers to add: leave it 0")
+        if grid and mode != 'cnn':
+            raise SystemExit(f"error: encoder_grid={grid} sets the last map of the 'cnn' encoder; image_input={mode!r} "
+                             "has none: leave it 0")
         if mode == 'letters':
             return None
         if mode == 'frozen':
             return cls.from_vqvae(tokenizer, n_embd, vectors, views)
         return cls(mode, n_embd, tokens_per_image, width, vectors=vectors, side=tokenizer.config.side,
-                   channels=tokenizer.config.channels, depth=depth, views=views)
+                   channels=tokenizer.config.channels, depth=depth, views=views, grid=grid)
 
     @classmethod
     def from_vqvae(cls, vq, n_embd, vectors=0, views=1):

@@ -86,6 +86,25 @@ def test_a_deeper_cnn_adds_convolutions_at_a_quarter_of_the_side_and_says_so_onl
             ImageEncoder.for_run(mode, 24, 16, tokenizer(), depth=1)
 
 
+def test_a_cnn_of_one_vector_per_picture_may_end_on_a_smaller_map_and_says_so_only_then():
+    # Fashion-MNIST's letters are a 7x7 grid: encoder_grid=4 takes the map one stride-2 layer further, as the anchor's
+    seven = ImageEncoder('cnn', 24, 49, width=16, vectors=1)
+    four = ImageEncoder('cnn', 24, 49, width=16, vectors=1, grid=4)
+    assert four(pictures(3)).shape == seven(pictures(3)).shape == (3, 1, 24)
+    strides = [[m.stride[0] for m in e.net if isinstance(m, torch.nn.Conv2d)] for e in (seven, four)]
+    assert strides == [[2, 1, 2], [2, 1, 2, 2]]
+    assert four.proj[1].in_features == 16 * 16 and seven.proj[1].in_features == 16 * 49
+    assert four.args['grid'] == 4 and 'grid' not in seven.args  # runs saved before the knob load as they were
+    for kw, words in [(dict(grid=5, vectors=1), '4 or 7 of 28x28 pictures, not 5'),
+                      (dict(grid=4, vectors=0), 'image_vectors=0 writes one per cell')]:
+        with pytest.raises(SystemExit, match=words):
+            ImageEncoder('cnn', 24, 49, **kw)
+    for mode in ('letters', 'patches', 'frozen'):
+        with pytest.raises(SystemExit, match=f"encoder_grid=4 sets the last map of the 'cnn' encoder; "
+                                             f"image_input='{mode}' has none"):
+            ImageEncoder.for_run(mode, 24, 16, tokenizer(), vectors=1, grid=4)
+
+
 @pytest.mark.parametrize('vectors', [0, 1])
 def test_an_encoder_of_views_reads_the_mean_of_its_vectors_over_the_picture_moved_a_pixel(vectors):
     torch.manual_seed(0)
@@ -424,6 +443,10 @@ def test_a_deeper_cnn_run_trains_loads_and_resumes_only_as_deep(pipeline, tmp_pa
     before = open(os.path.join(out, 'last.pt'), 'rb').read()
     p = run('nanogpt.train', *args, '--init_from=resume', '--max_iters=20', env_extra=pipeline['env'], check=False)
     assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and 'encoder_depth' in p.stderr
+    p = run('nanogpt.train', *args, '--encoder_depth=1', '--encoder_grid=7', '--init_from=resume', '--max_iters=20',
+            env_extra=pipeline['env'], check=False)  # its 4x4 map asked to end at 7x7
+    assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and 'encoder_grid=0 (asked' in p.stderr \
+        and ', 1, 7)' in p.stderr
     assert open(os.path.join(out, 'last.pt'), 'rb').read() == before
 
 
