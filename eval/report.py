@@ -101,14 +101,19 @@ class Evaluation:
         return frechet_distance(feats, self.real_feats if label is None else self.real_feats[self.labels == label])
 
     def snapshots(self):
-        """(iteration, training seconds, engine) of each ckpt_<iter>.pt of the run, in order."""
+        """(iteration, training seconds, engine) of each trained ckpt_<iter>.pt of the run, in order: not step 0's,
+        which reads at chance (train does not read it either) and would cost a reading of every picture."""
         for it, path in snapshots(self.out_dir):
+            if it == 0:
+                continue
             other, ckpt = self.vlm.snapshot(path)
             yield it, ckpt.get('elapsed', float('nan')), Engine(other, self.meta, self.device)
 
     def first_snapshot(self):
-        """(iteration, engine) of the earliest trained snapshot (after step 0), or None."""
-        later = [(it, p) for it, p in snapshots(self.out_dir) if it > 0]
+        """(iteration, engine) of the earliest trained snapshot (after step 0) before ckpt.pt's, or None: a run
+        evaluated once, at its end, has none other than ckpt.pt to show."""
+        later = [(it, p) for it, p in snapshots(self.out_dir)
+                 if it > 0 and (self.iter_num is None or it < self.iter_num)]
         if not later:
             return None
         return later[0][0], Engine(self.vlm.snapshot(later[0][1])[0], self.meta, self.device)

@@ -154,7 +154,8 @@ class Draw(Task):
                   f"{g['n']}, memorised {share(g['memorised'])} ({g['seconds']:.1f}s)")
         atomic_write(os.path.join(ev.eval_dir, 'generated.npz'),
                      lambda f: np.savez(f, images=images['guided'], labels=labels))
-        # a row per label: real pictures, the earliest trained snapshot and ckpt.pt, both drawn as in the guided row
+        # a row per label: real pictures, the earliest trained snapshot before ckpt.pt (if any) and ckpt.pt, both
+        # drawn as in the guided row
         rows = min(n, GRID_LABELS)
         real = np.concatenate([np.flatnonzero(ev.labels == d)[:10] for d in range(rows)])
         grids, titles = [tile(ev.pictures[real], rows)], [f'real {ev.split} pictures']

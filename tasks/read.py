@@ -71,7 +71,7 @@ class Read(Task):
               f"pictures; free decoding answers something that is not a label {res['free_non_label_rate']:.2%} "
               "of the time; top confusions: " + ', '.join(f"{c['true']}->{c['pred']} ({c['count']})"
                                                          for c in res['top_confusions']))
-        # accuracy against iteration, one point per snapshot; ckpt.pt's iteration is not read again
+        # accuracy against iteration, one point per trained snapshot; ckpt.pt's iteration is not read again
         res['trail'] = []
         for it, elapsed, engine in ev.snapshots():
             k = res['correct'] if it == ev.iter_num else int((self.predict(engine, ev.seen) == labels).sum())

@@ -36,3 +36,17 @@ def test_report_reads_validation_or_test(pipeline, report, tmp_path):
     g = json.load(open(os.path.join(val_dir, 'results.json')))['generation']
     assert g['guided']['n'] == 50 and g['guided']['guidance'] == 1.0 and 0 <= g['guided']['judge_accuracy'] <= 1
     assert '## Read (all val pictures' in open(os.path.join(val_dir, 'report.md'), encoding='utf-8').read()
+
+
+def test_the_first_snapshot_drawn_is_an_earlier_one_than_ckpt_pt_or_none(tmp_path):
+    from types import SimpleNamespace
+
+    from eval.report import Evaluation
+    for it in (0, 1200):
+        (tmp_path / f'ckpt_{it}.pt').write_bytes(b'')
+    vlm = SimpleNamespace(snapshot=lambda path: (path, {}))
+    ev = SimpleNamespace(out_dir=str(tmp_path), iter_num=1200, vlm=vlm, meta={}, device='cpu')
+    assert Evaluation.first_snapshot(ev) is None  # evaluated once, at its end: ckpt.pt is not drawn twice
+    (tmp_path / 'ckpt_400.pt').write_bytes(b'')
+    it, engine = Evaluation.first_snapshot(ev)
+    assert it == 400 and engine.model == str(tmp_path / 'ckpt_400.pt')
