@@ -51,6 +51,12 @@ split = 'test'  # 'val': the same report on the validation pictures, into eval_v
 # -----------------------------------------------------------------------------
 
 
+def trained(out_dir):
+    """(iteration, path) of each trained ckpt_<iter>.pt of a run, in order: not step 0's, which reads at chance
+    (train does not read it either) and would cost a reading of every picture."""
+    return [(it, path) for it, path in snapshots(out_dir) if it > 0]
+
+
 class Evaluation:
     """What every task's evaluation reads and measures with (tasks/base.py): the run and its engine, the split's
     pictures and labels and what the run reads of them (seen), the training pictures (for blind answers), the
@@ -101,22 +107,18 @@ class Evaluation:
         return frechet_distance(feats, self.real_feats if label is None else self.real_feats[self.labels == label])
 
     def snapshots(self):
-        """(iteration, training seconds, engine) of each trained ckpt_<iter>.pt of the run, in order: not step 0's,
-        which reads at chance (train does not read it either) and would cost a reading of every picture."""
-        for it, path in snapshots(self.out_dir):
-            if it == 0:
-                continue
+        """(iteration, training seconds, engine) of each trained snapshot."""
+        for it, path in trained(self.out_dir):
             other, ckpt = self.vlm.snapshot(path)
             yield it, ckpt.get('elapsed', float('nan')), Engine(other, self.meta, self.device)
 
     def first_snapshot(self):
-        """(iteration, engine) of the earliest trained snapshot (after step 0) before ckpt.pt's, or None: a run
-        evaluated once, at its end, has none other than ckpt.pt to show."""
-        later = [(it, p) for it, p in snapshots(self.out_dir)
-                 if it > 0 and (self.iter_num is None or it < self.iter_num)]
-        if not later:
+        """(iteration, engine) of the earliest trained snapshot before ckpt.pt's, or None: a run evaluated once, at
+        its end, has none other than ckpt.pt to show."""
+        earlier = [(it, p) for it, p in trained(self.out_dir) if self.iter_num is None or it < self.iter_num]
+        if not earlier:
             return None
-        return later[0][0], Engine(self.vlm.snapshot(later[0][1])[0], self.meta, self.device)
+        return earlier[0][0], Engine(self.vlm.snapshot(earlier[0][1])[0], self.meta, self.device)
 
 
 class Letters(nn.Module):

@@ -251,11 +251,10 @@ elif init_from == 'resume':
         differ.append(f"encoder_iters={was_iters!r} (asked {encoder_iters!r}): its encoder "
                       f"{'was pretrained and reads frozen' if was_iters else 'learns with the GPT'}")
     conv_was = checkpoint.get('encoder_args') or {}
-    if image_input == conv_was.get('mode') == 'cnn' and (conv_was['width'], conv_was.get('depth', 0),
-                                                         conv_was.get('grid', 0)) != (encoder_width, encoder_depth,
-                                                                                      encoder_grid):
-        differ.append(f"encoder_width={conv_was['width']}, encoder_depth={conv_was.get('depth', 0)}, encoder_grid="
-                      f"{conv_was.get('grid', 0)} (asked {encoder_width}, {encoder_depth}, {encoder_grid})")
+    shape_was = (conv_was.get('width'), conv_was.get('depth', 0), conv_was.get('grid', 0))
+    if image_input == conv_was.get('mode') == 'cnn' and shape_was != (encoder_width, encoder_depth, encoder_grid):
+        differ.append("encoder_width={}, encoder_depth={}, encoder_grid={} ".format(*shape_was) +
+                      f"(asked {encoder_width}, {encoder_depth}, {encoder_grid})")
     if conv_was and conv_was.get('views', 1) != encoder_views:
         differ.append(f"encoder_views={conv_was.get('views', 1)} (asked {encoder_views})")
     if differ:
@@ -365,7 +364,7 @@ def estimate_loss():
             losses[k] = loss.item()
         out[f'text_{split}'] = losses.mean().item()
     # patch: the score that picks ckpt.pt is the reading accuracy over the validation images; not at step 0, which
-    # is never picked and reads at chance (the report reads that snapshot's test pictures for its curve)
+    # is never picked and reads at chance (nor does the report read it)
     if reading and iter_num > 0:
         with ctx:
             out['val_acc'] = float((READ.predict(Engine(raw_model, meta, device), val_seen) == val_labels).mean())

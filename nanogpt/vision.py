@@ -57,12 +57,6 @@ class ImageEncoder(nn.Module):
         if vectors not in (0, 1):
             raise SystemExit(f"error: image_vectors={vectors!r}: use 0 (one vector per image letter) or 1 (one per "
                              "picture)")
-        if grid and (mode != 'cnn' or vectors != 1 or grid not in grids(side)):
-            raise SystemExit(f"error: encoder_grid={grid} sets the side of the last map of a 'cnn' encoder that writes one "
-                             f"vector per picture (image_vectors=1): {' or '.join(map(str, sorted(grids(side))))} of "
-                             f"{side}x{side} pictures, " + (f"and image_input={mode!r} has no such map" if mode != 'cnn'
-                             else "and image_vectors=0 writes one per cell of the letters' grid" if vectors != 1 else
-                             f"not {grid}") + "; or leave it 0 (the letters' grid)")
         self.mode, self.per_picture = mode, vectors or tokens_per_image
         if mode == 'patches':
             self.net = nn.Identity()
@@ -71,6 +65,12 @@ class ImageEncoder(nn.Module):
                                  "equal patches, and they do not divide; use image_input='cnn'")
             cells = nn.Conv2d(channels, n_embd, side // g, side // g)  # a stride-p conv is one linear map per patch
         elif mode == 'cnn':
+            if grid and (vectors != 1 or grid not in grids(side)):
+                why = "and image_vectors=0 writes one per cell of the letters' grid" if vectors != 1 else f"not {grid}"
+                raise SystemExit(f"error: encoder_grid={grid} sets the side of the last map of a 'cnn' encoder that "
+                                 f"writes one vector per picture (image_vectors=1): "
+                                 f"{' or '.join(map(str, sorted(grids(side))))} of {side}x{side} pictures, {why}; or "
+                                 "leave it 0 (the letters' grid)")
             w = width
 
             def conv(c_in, c_out, stride):  # batch norm: the encoder learns in the few epochs a CPU run affords
