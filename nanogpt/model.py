@@ -46,17 +46,27 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.attn_dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
-        self.n_head, self.n_embd = config.n_head, config.n_embd
+        self.n_head, self.n_embd, self.block_size = config.n_head, config.n_embd, config.block_size
 
     def forward(self, x, cache=None):
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
         if cache is not None:
-            # cache holds the keys and values of earlier positions; new queries see all of them
-            if cache:
-                k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
-            cache[:] = [k, v]
+            # cache holds the keys and values of earlier positions, and how many: buffers written in place and
+            # doubled when full (a torch.cat per new letter copied the whole cache each time); new queries see all
+            # of them. A copy of the list (engine.score's answers) goes on from the same positions, over the last
+            # copy's: one after another, never two at once
+            keys, values, n = cache or (None, None, 0)
+            if keys is None or n + T > keys.shape[2]:
+                shape = (B, self.n_head, min(self.block_size, 2 * (n + T)), C // self.n_head)
+                grown = k.new_empty(shape), v.new_empty(shape)
+                if n:
+                    grown[0][:, :, :n], grown[1][:, :, :n] = keys[:, :, :n], values[:, :, :n]
+                keys, values = grown
+            keys[:, :, n:n + T], values[:, :, n:n + T] = k, v
+            cache[:] = [keys, values, n + T]
+            k, v = keys[:, :, :n + T], values[:, :, :n + T]
         S = k.shape[2]
         causal = T > 1 and S == T
         # several new positions after cached ones: each sees every cached key and the new ones up to itself
@@ -130,7 +140,7 @@ class GPT(nn.Module):
         """Logits for every position when targets are given (or all_logits), else for the last one.
 
         Targets of -1 are ignored by the loss (padding). With `caches` (a list of
-        per-layer lists), positions start at pos0 and keys/values are kept for the next call.
+        per-layer lists, empty at first), positions start at pos0 and keys/values are kept for the next call.
         embeds (B, T, n_embd), when given, stand in for the token embeddings of idx (patch: an image
         encoder's vectors where a picture goes, nanogpt/vision.py).
         """

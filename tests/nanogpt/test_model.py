@@ -51,6 +51,25 @@ def test_kv_cache_gives_the_same_tokens_as_full_recompute():
     assert torch.allclose(step[:, -1], logits_full[:, -1], atol=1e-5)
 
 
+def test_the_kv_cache_grows_in_place_and_copies_of_it_go_on_from_the_same_prompt():
+    m = small(n_layer=2, block_size=64)
+    x = torch.randint(20, (3, 30))
+    full, _ = m(x, all_logits=True)
+    caches = [[] for _ in m.transformer.h]
+    m(x[:, :3], caches=caches)
+    for t in range(3, 30):  # one position at a time: the buffers grow to twice what they hold when full
+        step, _ = m(x[:, t:t + 1], caches=caches, pos0=t)
+        assert torch.allclose(step[:, -1], full[:, t], atol=1e-5)
+    keys, values, n = caches[0]
+    assert n == 30 and keys.shape[2] == values.shape[2] == 30  # 6, then 14, then 30
+    prompt = [[] for _ in m.transformer.h]
+    m(x[:, :10], caches=prompt)
+    for a in (x[:, 10:14], x[:, 10:25]):  # two answers after one prompt, each from a copy of its cache
+        got, _ = m(a, caches=[list(c) for c in prompt], pos0=10, all_logits=True)
+        assert torch.allclose(got, full[:, 10:10 + a.shape[1]], atol=1e-5)
+    assert prompt[0][2] == 10
+
+
 def test_constrained_generation_only_draws_allowed_tokens():
     m = small()
     mask = torch.zeros(20, dtype=torch.bool)
