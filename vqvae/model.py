@@ -133,7 +133,12 @@ class VectorQuantizer(nn.Module):
             self.ema_sum[dead] = pick
 
     def forward(self, z):
-        """z (N, D) -> quantized z with straight-through gradient, indices, commitment loss."""
+        """z (N, D) -> quantized z with straight-through gradient, indices, commitment loss. In float32 even under
+        bf16 autocast: bf16's 8-bit mantissa would pick the wrong nearest code and round the EMA sums away."""
+        with torch.autocast(z.device.type, enabled=False):
+            return self._quantize(z.float())
+
+    def _quantize(self, z):
         if self.training and not self.initialized:
             self._kmeans_init(z.detach())
         idx = self.lookup(z.detach())

@@ -53,6 +53,33 @@ def test_codebook_state_lives_in_buffers_and_survives_reload(tmp_path):
     assert torch.equal(m.encode(x), m2.encode(x))
 
 
+def test_under_bf16_autocast_the_convolutions_run_in_bf16_and_the_codebook_in_float32():
+    torch.manual_seed(0)
+    m = VQVAE(VQVAEConfig(hidden=16, code_dim=4))
+    x = torch.from_numpy(draw_digits(np.arange(64) % 10, np.random.default_rng(0))).float() / 255
+    m(x)  # k-means: the codebook where the latents are
+    m.eval()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        logits, idx, commit, grid = m(x)
+        z = m._latents(x)
+    assert logits.dtype == z.dtype == torch.bfloat16
+    assert grid.dtype == commit.dtype == m.quantizer.codebook.dtype == torch.float32
+    # the nearest codes of the bf16 latents, looked up in float32 as training does
+    assert torch.equal(idx.flatten(), m.quantizer.lookup(z.float()))
+
+
+def test_a_tokenizer_trains_under_bf16_and_refuses_float16_in_one_line(pipeline, tmp_path):
+    vq = str(tmp_path / 'vq')
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', '--eval_interval=10',
+            '--dtype=bfloat16', env_extra=pipeline['env'])
+    assert '(bfloat16)' in p.stdout and np.isfinite(torch.load(f'{vq}/ckpt.pt', weights_only=True)['val']['bce'])
+    p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f"--out_dir={tmp_path / 'half'}", '--dtype=float16',
+            env_extra=pipeline['env'], check=False)
+    said = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(said) == 1 and "dtype='float16'" in said[0]
+    assert not os.path.exists(tmp_path / 'half')
+
+
 def test_dead_codes_are_restarted_on_encoder_outputs():
     q = VQVAE(VQVAEConfig(hidden=16, code_dim=4, num_codes=8)).quantizer
     z = torch.randn(256, 4)
