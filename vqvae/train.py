@@ -64,7 +64,8 @@ device = 'auto'
 dtype = 'auto'
 threads = 0  # torch CPU threads; 0 keeps torch's default
 # -----------------------------------------------------------------------------
-RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_interval', 'device', 'dtype', 'threads'}  # how it runs, not what it makes
+# how it runs, not what it makes
+RUN_CONTROL = {'out_dir', 'init_from', 'force', 'eval_interval', 'device', 'dtype', 'threads'}
 
 
 def evaluate(model, images, labels=None, head=None, batch=1000):
@@ -111,6 +112,7 @@ def main():
                          "bfloat16 (on cpu or cuda)")
     used = dtype if dtype != 'auto' else 'bfloat16' if native_bf16(device_type) else 'float32'
     ctx = nullcontext() if used == 'float32' else torch.autocast(device_type, dtype=torch.bfloat16)
+    config['dtype'] = used  # the checkpoint and run.json say what it ran in, not 'auto'
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)

@@ -72,7 +72,8 @@ def test_a_tokenizer_trains_under_bf16_and_refuses_float16_in_one_line(pipeline,
     vq = str(tmp_path / 'vq')
     p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f'--out_dir={vq}', '--max_iters=20', '--eval_interval=10',
             '--dtype=bfloat16', env_extra=pipeline['env'])
-    assert '(bfloat16)' in p.stdout and np.isfinite(torch.load(f'{vq}/ckpt.pt', weights_only=True)['val']['bce'])
+    ckpt = torch.load(f'{vq}/ckpt.pt', weights_only=True)
+    assert '(bfloat16)' in p.stdout and ckpt['config']['dtype'] == 'bfloat16' and np.isfinite(ckpt['val']['bce'])
     p = run('vqvae.train', 'tests/configs/vqvae_tiny.py', f"--out_dir={tmp_path / 'half'}", '--dtype=float16',
             env_extra=pipeline['env'], check=False)
     said = p.stderr.strip().splitlines()
