@@ -31,7 +31,7 @@ def pick_device(device='auto'):
     return 'mps' if mps else 'cpu'
 
 
-def native_bf16(device_type):
+def native_bf16(device_type, cpuinfo='/proc/cpuinfo'):
     """Whether this machine computes in bfloat16 natively: a CUDA GPU that has it, or a CPU with AMX (Intel's matrix
     units: /proc/cpuinfo's amx_bf16 flag), where oneDNN's bf16 convolutions beat float32. Elsewhere bf16 autocast
     can be several times slower than float32 (3-30x on an AVX2 EPYC: docs/gpu.md)."""
@@ -40,7 +40,7 @@ def native_bf16(device_type):
     if device_type != 'cpu':
         return False
     try:
-        with open('/proc/cpuinfo') as f:
+        with open(cpuinfo) as f:
             return any(line.startswith('flags') and 'amx_bf16' in line.split() for line in f)
     except OSError:
         return False

@@ -1,5 +1,5 @@
 # Fashion-MNIST's tokenizer: a 7x7 grid of 49 letters from 256 codes, trained on Fashion-MNIST's own pictures.
-# About 80 s on 2 cores; why 49 and not 16 is in docs/studies.md.
+# About 40 s on 2 cores with AMX (bf16), 60-80 s in float32; why 49 and not 16 is in docs/studies.md.
 out_dir = 'out/vqvae_fashion_mnist'  # the tokenizer names its dataset
 dataset = 'fashion_mnist'  # the pictures it learns to write
 encoder = 'conv'  # a grid of latents keeps the item's layout

@@ -1,5 +1,5 @@
 """common/runtime.py: the device asked for must be there, a signal asks for a clean stop (a second stops at
-once), and a run record says what a run was made from."""
+once), and a run record says what a run was made from; bf16 is native on a CPU with AMX."""
 import json
 import os
 import signal
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from common.files import file_sha256
-from common.runtime import StopSignal, pick_device, resources, run_record
+from common.runtime import StopSignal, native_bf16, pick_device, resources, run_record
 
 
 def test_a_device_asked_for_must_be_there():
@@ -20,6 +20,15 @@ def test_a_device_asked_for_must_be_there():
     else:
         with pytest.raises(SystemExit, match='GPUs'):
             pick_device(f'cuda:{torch.cuda.device_count()}')
+
+
+def test_native_bf16_is_a_cpu_with_amx_and_nothing_else(tmp_path):
+    amx, avx2 = tmp_path / 'amx', tmp_path / 'avx2'
+    amx.write_text('processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n')
+    avx2.write_text('processor\t: 0\nflags\t\t: fpu avx2 fma\n')
+    assert native_bf16('cpu', str(amx)) and not native_bf16('cpu', str(avx2))
+    assert not native_bf16('cpu', str(tmp_path / 'none'))  # no /proc (a Mac): float32
+    assert not native_bf16('mps', str(amx))
 
 
 def test_a_signal_asks_for_a_stop_and_a_second_stops_at_once(capsys):
