@@ -1,5 +1,6 @@
 # MNIST's tokenizer: a small convolutional VQ-VAE writing each digit as a 4x4 grid of 16 letters from 256 codes
-# (U+0100 onwards). About 110 s on 2 cores with AMX (bf16), 150 s in float32; its ceiling: docs/studies.md, docs/records.md.
+# (U+0100 onwards). About 110 s on 2 cores with AMX (bf16), 150 s in float32; its ceiling is measured in
+# docs/studies.md and docs/records.md.
 out_dir = 'out/vqvae_mnist'  # the tokenizer names its dataset
 dataset = 'mnist'  # the pictures it learns to write
 encoder = 'conv'  # a grid of latents keeps the digit's layout, read row by row like text
