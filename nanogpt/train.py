@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from common.configurator import configure
 from common.files import atomic_save, file_sha256, load_checkpoint, writable_folder
-from common.runtime import StopSignal, pick_device, run_record
+from common.runtime import StopSignal, native_bf16, pick_device, run_record
 from data.pictures import load_split
 from nanogpt.batches import Batches, forward_backward, load_pictures
 from nanogpt.engine import Engine
@@ -163,8 +163,8 @@ device_type = 'cuda' if device.startswith('cuda') else device.split(':')[0]
 if device_type == 'cuda':
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
-dtype = dtype if dtype != 'auto' else ('bfloat16' if device_type == 'cuda' and torch.cuda.is_bf16_supported()
-                                       else 'float32')
+# a CPU's native bf16 (AMX) does not pay here: the GPT's matrices are too small (docs/gpu.md)
+dtype = dtype if dtype != 'auto' else ('bfloat16' if device_type == 'cuda' and native_bf16(device_type) else 'float32')
 ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
 ctx = nullcontext() if dtype == 'float32' else torch.autocast(device_type=device_type, dtype=ptdtype)
 
