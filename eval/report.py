@@ -112,6 +112,11 @@ class Evaluation:
             other, ckpt = self.vlm.snapshot(path)
             yield it, ckpt.get('elapsed', float('nan')), Engine(other, self.meta, self.device)
 
+    def seen_by(self, engine):
+        """What a snapshot's engine reads of the split's pictures: the run's letters (one tokenizer for every
+        snapshot), or its own image encoder's vectors, not ckpt.pt's."""
+        return self.seen if self.vlm.encoder is None else engine.see(self.pictures)
+
     def first_snapshot(self):
         """(iteration, engine) of the earliest trained snapshot before ckpt.pt's, or None: a run evaluated once, at
         its end, has none other than ckpt.pt to show."""

@@ -7,7 +7,8 @@
     engine.look(codes)                                           # drawn codes as the run sees a picture
 
 Prompts are text; `images`, for a model that reads pixels, are the pictures their placeholders stand
-for: (N, P, S, S[, 3]) uint8 for prompts of P pictures each (or (N, S, S[, 3]) for one). Tasks (tasks/*.py)
+for: (N, P, S, S[, 3]) uint8 for prompts of P pictures each (or (N, S, S[, 3]) for one), or the image
+encoder's vectors of them as vlm.see() gives them, (N, P, V, n_embd) (or (N, V, n_embd)) float. Tasks (tasks/*.py)
 and the commands ask here; nothing else calls the model.
 """
 import numpy as np
@@ -15,7 +16,6 @@ import torch
 
 from tasks.base import IMAGE_PREFIX
 from tasks.vocab import decode, encode, image_ids
-from vqvae.model import per_row
 
 GUIDANCE = 1.0  # classifier-free guidance weight of drawing: the one default of every script that draws
 
@@ -41,7 +41,7 @@ class Engine:
         if images is None:
             return {}
         pics = torch.as_tensor(np.asarray(images)[np.asarray(rows)])  # a copy: splits are loaded read-only
-        return dict(images=per_row(pics).to(self.device))
+        return dict(images=pics.to(self.device))
 
     @torch.no_grad()
     def score(self, prompts, answers, images=None, batch_size=2000):
@@ -127,10 +127,14 @@ class Engine:
             codes[idx] = to_code[seq[:, p.shape[1]:].cpu()].numpy()
         return codes
 
+    def see(self, pictures):
+        """What the run reads of uint8 pictures (N, S, S[, 3]): their letters, or its encoder's vectors (vlm.see)."""
+        return self.model.see(pictures)
+
     def look(self, codes):
         """Drawn codes (N, T) as the run sees any picture: decoded by its tokenizer, then its letters again, or
-        its pixels. How a run reads its own drawings."""
-        return self.model.see(self.model.decode(codes)[0])
+        its encoder's vectors. How a run reads its own drawings."""
+        return self.see(self.model.decode(codes)[0])
 
     @torch.no_grad()
     def loss(self, rows):

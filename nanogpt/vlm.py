@@ -45,8 +45,8 @@ from vqvae.model import VQVAE, VQVAEConfig, load_vqvae, per_row
 FORMAT = 'mnist-vlm run 1'  # config.json's format: a run of another format is refused, saying which it is
 FILES = ('model.safetensors', 'tokenizer.safetensors', 'vocab.json')  # what config.json checks by SHA-256
 
-# what a model reads of pictures: the text that stands for each (its letters, or its placeholders), and the pictures
-# themselves for a model that reads pixels (None for letters)
+# what a model reads of pictures: the text that stands for each (its letters, or its placeholders), and for a model
+# that reads pixels the pictures themselves or the image encoder's vectors of them (see()); None for letters
 Seen = namedtuple('Seen', 'texts images')
 
 
@@ -100,8 +100,10 @@ class VLM(nn.Module):
 
     def embed(self, idx, images, image_rows=None):
         """Token embeddings of idx with the encoder's vectors where the placeholders stand. images: uint8
-        (B, P, S, S[, 3]) (or (B, S, S[, 3])); image_rows: how many of them each row shows (all P when None)."""
-        pics = per_row(images)
+        (B, P, S, S[, 3]) (or (B, S, S[, 3])), or the encoder's vectors of them, float (B, P, V, n_embd) (or
+        (B, V, n_embd)) as see() gives them; image_rows: how many of them each row shows (all P when None)."""
+        given = images.is_floating_point()
+        pics = (images if images.dim() == 4 else images[:, None]) if given else per_row(images)
         if image_rows is None:
             pics = pics.flatten(0, 1)
         else:
@@ -112,9 +114,7 @@ class VLM(nn.Module):
             if mask.any():
                 raise ValueError("the rows hold picture placeholders but no pictures to put there")
             return x
-        # the GPT learns from one view of each picture (moved by train's pixel_shift) and reads with all of the
-        # encoder's views (nanogpt/vision.py)
-        vectors = self.encoder(pics, 1 if self.training else None)
+        vectors = pics if given else self.encode_pictures(pics)
         if vectors.shape[0] * vectors.shape[1] != int(mask.sum()):
             raise ValueError(f"{int(mask.sum())} placeholders in the rows, but {len(pics)} pictures of "
                              f"{vectors.shape[1]} vectors each")
@@ -151,11 +151,23 @@ class VLM(nn.Module):
         out = [self.tokenizer.encode(x[i:i + batch].to(self.device)).cpu() for i in range(0, len(x), batch)]
         return torch.cat(out).numpy() if out else np.zeros((0, self.vocab['tokens_per_image']), dtype=np.int64)
 
-    def see(self, pictures):
-        """What this run reads of pictures (uint8 (N, S, S[, 3])): their letters, or placeholders and the pixels."""
+    def encode_pictures(self, pics):
+        """The image encoder's vectors (N, V, n_embd) of uint8 pictures (N, S, S[, 3]). The GPT learns from one view
+        of each picture (moved by train's pixel_shift) and reads with all of the encoder's views (nanogpt/vision.py)."""
+        return self.encoder(pics, 1 if self.training else None)
+
+    @torch.no_grad()
+    def see(self, pictures, batch=2000):
+        """What this run reads of pictures (uint8 (N, S, S[, 3])): their letters, or placeholders and the image
+        encoder's vectors of them (N, V, n_embd), float32: each picture encoded once, however many prompts show it
+        (an evaluation asks six questions of each)."""
         if self.encoder is None:
             return Seen([letters(c, self.vocab) for c in self.encode(pictures)], None)
-        return Seen([self.vocab['image_token'] * self.encoder.per_picture] * len(pictures), np.asarray(pictures))
+        x = torch.from_numpy(np.array(pictures))  # a writable copy: torch warns on read-only buffers
+        out = [self.encode_pictures(x[i:i + batch].to(self.device)).float().cpu() for i in range(0, len(x), batch)]
+        vectors = torch.cat(out).numpy() if out else \
+            np.zeros((0, self.encoder.per_picture, self.config.n_embd), dtype=np.float32)
+        return Seen([self.vocab['image_token'] * self.encoder.per_picture] * len(pictures), vectors)
 
     @torch.no_grad()
     def decode(self, codes):

@@ -74,7 +74,7 @@ class Read(Task):
         # accuracy against iteration, one point per trained snapshot; ckpt.pt's iteration is not read again
         res['trail'] = []
         for it, elapsed, engine in ev.snapshots():
-            k = res['correct'] if it == ev.iter_num else int((self.predict(engine, ev.seen) == labels).sum())
+            k = res['correct'] if it == ev.iter_num else int((self.predict(engine, ev.seen_by(engine)) == labels).sum())
             res['trail'].append([it, elapsed, k / len(labels), *wilson_interval(k, len(labels))])
             print(f"read at iteration {it}: {k / len(labels):.4f}")
         if res['trail']:

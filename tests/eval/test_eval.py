@@ -50,3 +50,21 @@ def test_the_first_snapshot_drawn_is_an_earlier_one_than_ckpt_pt_or_none(tmp_pat
     (tmp_path / 'ckpt_400.pt').write_bytes(b'')
     it, engine = Evaluation.first_snapshot(ev)
     assert it == 400 and engine.model == str(tmp_path / 'ckpt_400.pt')
+
+
+def test_each_snapshot_reads_the_pictures_through_its_own_encoder():
+    """The trail reads each snapshot of a pixel run with its own encoder's vectors, not ckpt.pt's that the report's
+    tasks share; a letters run's letters are its tokenizer's, the same for every snapshot."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from eval.report import Evaluation
+    from tests.nanogpt.test_vision import pictures, pixel_vlm
+    run, snapshot = pixel_vlm('cnn', seed=0), pixel_vlm('cnn', seed=1)
+    images = pictures(4).numpy()
+    ev = SimpleNamespace(vlm=run, seen=run.see(images), pictures=images)
+    seen = Evaluation.seen_by(ev, snapshot.engine())
+    assert np.allclose(seen.images, snapshot.see(images).images) and not np.allclose(seen.images, ev.seen.images)
+    letters = SimpleNamespace(vlm=SimpleNamespace(encoder=None), seen=ev.seen, pictures=images)
+    assert Evaluation.seen_by(letters, snapshot.engine()) is ev.seen

@@ -168,14 +168,36 @@ def test_cached_reading_equals_one_full_pass():
     images = pictures(5).numpy()
     scores = model.read_scores(images)
     seen = model.see(images)
-    assert seen.texts == [META['image_token'] * 16] * 5 and np.array_equal(seen.images, images)
+    # each picture encoded once, in evaluation: the encoder's vectors of it, which the model reads as it reads pixels
+    with torch.no_grad():
+        want = model.encoder(torch.from_numpy(images))
+    assert seen.texts == [META['image_token'] * 16] * 5 and seen.images.shape == (5, 16, 32)
+    assert torch.allclose(torch.from_numpy(seen.images), want, atol=1e-6)
     prompts = ids([READ.prompt(t, META) for t in seen.texts], META)
     full, _ = model(prompts, images=torch.from_numpy(images), all_logits=True)
+    given, _ = model(prompts, images=torch.from_numpy(seen.images), all_logits=True)
+    assert torch.allclose(given, full, atol=1e-5)
     digits = [META['stoi'][d] for d in META['labels']]
     assert torch.allclose(scores, full[:, -1].log_softmax(-1)[:, digits], atol=1e-5)
     assert np.array_equal(model.read(images), scores.argmax(1).numpy())
     free = READ.free_answers(model.engine(), seen)
     assert len(free) == 5
+
+
+@pytest.mark.parametrize('vectors', [0, 1])
+def test_questions_of_two_pictures_read_their_vectors_as_their_pixels(vectors):
+    meta = build_meta('read,draw,question', 40, 16)
+    model = pixel_vlm('cnn', meta, vectors)
+    images = pictures(6).numpy()
+    seen = model.see(images)
+    ph = meta['image_token'] * model.encoder.per_picture
+    prompts = ids([QUESTION.prompt([ph, ph], 'what is their sum?')] * 3, meta)
+    pairs = [[0, 5], [3, 3], [4, 1]]  # a picture may be shown twice, and in any order
+    pix, _ = model(prompts, images=torch.from_numpy(images[pairs]), all_logits=True)
+    vec, _ = model(prompts, images=torch.from_numpy(seen.images[pairs]), all_logits=True)
+    assert torch.allclose(vec, pix, atol=1e-5)
+    said = model.engine().complete([QUESTION.prompt([ph, ph], 'what is their sum?')] * 3, 3, seen.images[pairs])
+    assert said == model.engine().complete([QUESTION.prompt([ph, ph], 'what is their sum?')] * 3, 3, images[pairs])
 
 
 @pytest.mark.parametrize('mode', ['patches', 'cnn', 'frozen'])
