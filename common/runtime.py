@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 
 import torch
 
@@ -44,6 +45,18 @@ def native_bf16(device_type, cpuinfo='/proc/cpuinfo'):
             return any(line.startswith('flags') and 'amx_bf16' in line.split() for line in f)
     except OSError:
         return False
+
+
+def train_dtype(dtype, device, what):
+    """(the dtype a convolutional stage trains in, its autocast context) for dtype 'auto', 'float32' or 'bfloat16' on
+    device: 'auto' is bfloat16 where the machine computes it natively (native_bf16), else float32. float16, or
+    bfloat16 where there is no autocast for it, is one line naming `what` trains."""
+    device_type = device.split(':')[0]
+    if dtype == 'float16' or (dtype == 'bfloat16' and device_type not in ('cpu', 'cuda')):
+        raise SystemExit(f"error: dtype={dtype!r} is not how {what} trains on {device}; use auto, float32 or "
+                         "bfloat16 (on cpu or cuda)")
+    used = dtype if dtype != 'auto' else 'bfloat16' if native_bf16(device_type) else 'float32'
+    return used, nullcontext() if used == 'float32' else torch.autocast(device_type, dtype=torch.bfloat16)
 
 
 class StopSignal:

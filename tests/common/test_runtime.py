@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from common.files import file_sha256
-from common.runtime import StopSignal, native_bf16, pick_device, resources, run_record
+from common.runtime import StopSignal, native_bf16, pick_device, resources, run_record, train_dtype
 
 
 def test_a_device_asked_for_must_be_there():
@@ -29,6 +29,21 @@ def test_native_bf16_is_a_cpu_with_amx_and_nothing_else(tmp_path):
     assert native_bf16('cpu', str(amx)) and not native_bf16('cpu', str(avx2))
     assert not native_bf16('cpu', str(tmp_path / 'none'))  # no /proc (a Mac): float32
     assert not native_bf16('mps', str(amx))
+
+
+def test_a_stage_trains_in_bf16_where_the_machine_has_it_and_refuses_float16_in_one_line():
+    used, ctx = train_dtype('auto', 'cpu', 'the judge')
+    assert used == ('bfloat16' if native_bf16('cpu') else 'float32')
+    with train_dtype('bfloat16', 'cpu', 'the judge')[1]:
+        assert torch.nn.Linear(4, 4)(torch.ones(1, 4)).dtype == torch.bfloat16
+    with train_dtype('float32', 'cpu', 'the judge')[1]:
+        assert torch.nn.Linear(4, 4)(torch.ones(1, 4)).dtype == torch.float32
+    for dtype, device in (('float16', 'cpu'), ('bfloat16', 'mps')):
+        with pytest.raises(SystemExit) as e:
+            train_dtype(dtype, device, 'the judge')
+        assert str(e.value).startswith(f"error: dtype={dtype!r} is not how the judge trains on {device}")
+        assert '\n' not in str(e.value)
+    assert train_dtype('auto', 'mps', 'the judge')[0] == 'float32'
 
 
 def test_a_signal_asks_for_a_stop_and_a_second_stops_at_once(capsys):

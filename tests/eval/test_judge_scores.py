@@ -15,7 +15,8 @@ from tests.conftest import run
 @pytest.fixture(scope='module')
 def judge(pipeline, tmp_path_factory):
     path = str(tmp_path_factory.mktemp('judge') / 'ckpt.pt')
-    p = run('eval.judge', f'--out={path}', '--epochs=15', env_extra=pipeline['env'])
+    # float32 wherever the suite runs, so that its readings do not depend on the machine's bf16
+    p = run('eval.judge', f'--out={path}', '--epochs=15', '--dtype=float32', env_extra=pipeline['env'])
     assert 'judge epoch 1' in p.stdout  # trained on the first call
     p = run('eval.judge', f'--out={path}', env_extra=pipeline['env'])
     assert 'judge epoch' not in p.stdout and 'judge test accuracy' in p.stdout  # cached on the second
@@ -24,6 +25,20 @@ def judge(pipeline, tmp_path_factory):
     acc = float(p.stdout.split('judge test accuracy ')[1].split()[0])
     assert acc > 0.8  # the seven-segment digits are easy for a CNN
     return path
+
+
+def test_a_judge_trains_under_bf16_and_refuses_float16_in_one_line(pipeline, tmp_path):
+    import torch
+    path = tmp_path / 'bf16' / 'ckpt.pt'
+    p = run('eval.judge', f'--out={path}', '--epochs=3', '--dtype=bfloat16', env_extra=pipeline['env'])
+    record = json.load(open(path.parent / 'run.json'))
+    assert torch.load(path, weights_only=True)['dtype'] == record['config']['dtype'] == 'bfloat16'
+    assert 'judge epoch 3' in p.stdout and record['results']['test_accuracy'] > 0.5
+    p = run('eval.judge', f"--out={tmp_path / 'half' / 'ckpt.pt'}", '--dtype=float16', env_extra=pipeline['env'],
+            check=False)
+    said = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(said) == 1 and "dtype='float16'" in said[0]
+    assert not os.path.exists(tmp_path / 'half')
 
 
 def test_frechet_distance_is_zero_on_itself_and_grows_with_shift():
