@@ -7,3 +7,4 @@ tokens_per_image = 49  # 7x7: a 4x4 grid blurs clothes past what the judge can r
 num_codes = 256  # codes of the book
 code_dim = 16  # width of each code vector
 max_iters = 1500  # enough for its reconstructions to stop improving
+eval_interval = 1500  # evaluated at the start and the end only: each reads every validation picture

@@ -9,3 +9,4 @@ res_blocks = 2  # two residual blocks each side of the grid: the decoder draws a
 perceptual = 1.0  # compare reconstructions in a classifier's features too: pixel error alone blurs a star to a disc
 perceptual_steps = 600  # that classifier's training steps, a few seconds; longer kept no more of a shape
 max_iters = 2500  # the colour shapes' judge reads validation reconstructions at 0.906 (FID 82), 0.88 (150) at 1500
+eval_interval = 2500  # evaluated at the start and the end only: each reads every validation picture

@@ -10,5 +10,6 @@ code_dim = 16  # width of each code vector
 res_blocks = 2  # a deeper stack each side of the grid: with the next two, chosen on validation (docs/records.md)
 label_term = 1.0  # the codes also learn the label: letters that keep which digit it is, not only how it looks
 max_iters = 3000  # steps: the deeper stack and the label term take longer to settle
+eval_interval = 3000  # evaluated at the start and the end only: each reads every validation picture
 augment = 0.5  # half of each batch moved a little over the first half of the steps: the label wherever the digit sits
 augment_until = 0.5  # the second half sees the digits as they are: reconstructions stay as sharp
