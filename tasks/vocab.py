@@ -14,6 +14,8 @@ an image vector in its place, as nanoVLM does with its image token.
 import json
 import os
 
+import numpy as np
+
 PAD = '#'
 IMAGE_BLOCK = 0x100  # image code i is written chr(IMAGE_BLOCK + i)
 IMAGE_TOKEN = '\u25a1'  # '□': where an image encoder's vector goes
@@ -77,6 +79,18 @@ def encode(text, stoi):
         raise SystemExit(f"error: characters {''.join(bad)!r} are not in the vocabulary; "
                          f"use only {''.join(sorted(stoi))!r}")
     return [stoi[c] for c in text]
+
+
+def encode_array(text, stoi):
+    """encode() of a long text at once (a data file's millions of characters), as uint16 ids: each character's code
+    point looked up in a table."""
+    points = np.frombuffer(text.encode('utf-32-le'), dtype=np.uint32)
+    table = np.full(max(map(ord, stoi)) + 2, -1, dtype=np.int64)  # its last slot stands for every character above
+    table[[ord(c) for c in stoi]] = list(stoi.values())
+    ids = table[np.minimum(points, len(table) - 1)]
+    if (ids < 0).any():
+        encode(text, stoi)  # the one line naming the characters outside the vocabulary
+    return ids.astype(np.uint16)
 
 
 def decode(ids, itos):

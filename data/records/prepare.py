@@ -35,7 +35,7 @@ from data.shakespeare import load_text, split_text, text_path
 from tasks import get_tasks
 from tasks.attributes import attributes_of, measure, tercile_cuts, to_levels
 from tasks.base import Pool, Sample
-from tasks.vocab import PAD, check_text, image_alphabet, letters, make_vocab
+from tasks.vocab import PAD, check_text, encode_array, image_alphabet, letters, make_vocab
 from vqvae.model import load_vqvae, moved
 
 # -----------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def split_records(split, vq, meta, task_list, rng):
                 layout.append((meta['tasks'].index(t.name), len(prompt), len(prompt) + len(answer)))
                 source.append((i, *(others[0] if others else ())))
     joined = '\n'.join(lines) + '\n'
-    ids = np.array([meta['stoi'][ch] for ch in joined.replace('\n', '')], dtype=np.uint16)
+    ids = encode_array(''.join(lines), meta['stoi'])
     print(f"{split}: {len(images):,} images -> {len(lines):,} records of {meta['seq_len']} chars, {len(ids):,} tokens")
     # each record's pictures: (N, S, S[, 3]), or (N, 2, S, S[, 3]) where a question shows two (black where one shows
     # one)
@@ -197,7 +197,7 @@ def main():
     rng = np.random.default_rng(seed)
     # everything is read and computed before a file is touched: bad input leaves the old data whole
     splits = {split: split_records(split, vq, meta, task_list, rng) for split in ('train', 'val', 'test')}
-    text_ids = {f'text_{k}': np.array([meta['stoi'][c] for c in part], dtype=np.uint16)
+    text_ids = {f'text_{k}': encode_array(part, meta['stoi'])
                 for k, part in zip(('train', 'val'), split_text(corpus))} if corpus else {}
     os.makedirs(out_dir, exist_ok=True)
     # no meta.json while the files below are half new, half old (and no text left from an older dataset)

@@ -35,6 +35,16 @@ def test_slant_says_which_way_a_stroke_leans_and_size_its_box():
     assert measure(np.zeros((1, 28, 28), dtype=np.uint8), 'mnist')['size'][0] == 0  # an empty picture is no error
 
 
+def test_slant_is_the_inks_second_moments_about_its_centre():
+    w = np.random.default_rng(0).integers(0, 256, (20, 28, 28)).astype(np.float64) * \
+        (np.random.default_rng(1).random((20, 28, 28)) < 0.2)
+    y, x = np.mgrid[:28, :28]
+    my, mx = ((w * c).sum((1, 2)) / w.sum((1, 2)) for c in (y, x))
+    dy, dx = y - my[:, None, None], x - mx[:, None, None]
+    want = -(w * dx * dy).sum((1, 2)) / (w * dy * dy).sum((1, 2))
+    assert np.allclose(measure(w.astype(np.uint8), 'mnist')['slant'], want, rtol=1e-9, atol=1e-12)
+
+
 def test_fashion_brightness_and_fill():
     solid = np.zeros((28, 28), dtype=np.uint8)
     solid[4:24, 4:24] = 200

@@ -15,8 +15,8 @@ from tasks.describe import DESCRIBE
 from tasks.describe_draw import DESCRIBE_DRAW
 from tasks.draw import DRAW
 from tasks.read import READ
-from tasks.vocab import (IMAGE_TOKEN, PAD, check_text, decode, encode, image_alphabet, image_ids, image_token_id,
-                         letters, load_meta, make_vocab, read_vocab)
+from tasks.vocab import (IMAGE_TOKEN, PAD, check_text, decode, encode, encode_array, image_alphabet, image_ids,
+                         image_token_id, letters, load_meta, make_vocab, read_vocab)
 
 SHAKESPEARE_CHARS = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -38,6 +38,18 @@ def test_the_vocabulary_puts_the_placeholder_past_the_gpts_tokens():
     assert decode(encode('image:' + letters([3, 4], meta), meta['stoi']), meta['itos']) == 'image:\u0103\u0104'
     with pytest.raises(SystemExit, match='the padding character, the picture placeholder or image letters'):
         check_text('a picture: ' + IMAGE_TOKEN, meta['image_alphabet'], 'the prompt')
+
+
+def test_a_long_text_encodes_at_once_as_one_character_at_a_time_and_refuses_the_same_characters():
+    meta = build_meta('read,draw', 40, 16)
+    text = ''.join(READ.prompt(letters(np.arange(i, i + 16) % 40, meta), meta) + '7.' for i in range(30))
+    ids = encode_array(text, meta['stoi'])
+    assert ids.dtype == np.uint16 and ids.tolist() == encode(text, meta['stoi']) and decode(ids, meta['itos']) == text
+    assert len(encode_array('', meta['stoi'])) == 0
+    for bad in ('number:7~', 'number:\u4e007'):  # below the letters, and above every character of the vocabulary
+        with pytest.raises(SystemExit) as e:
+            encode_array(bad, meta['stoi'])
+        assert str(e.value).startswith(f"error: characters {bad[-2] if bad[-1] == '7' else bad[-1]!r}")
 
 
 def test_meta_json_round_trips_and_an_older_or_broken_one_is_one_line(tmp_path):
