@@ -318,7 +318,10 @@ if compile:
     print("compiling the model... (takes a ~minute)")
     model = torch.compile(model)
 if ddp:
-    model = DDP(model, device_ids=[ddp_local_rank] if device_type == 'cuda' else None)
+    # patch: a length group whose rows show no picture (bucket_lengths) gives a pixel run's encoder no gradient; DDP
+    # must look for such parameters, or the processes' reductions fall out of step (gloo: a size mismatch)
+    model = DDP(model, device_ids=[ddp_local_rank] if device_type == 'cuda' else None,
+                find_unused_parameters=pixels)
 
 if master_process:
     os.makedirs(out_dir, exist_ok=True)
